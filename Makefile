@@ -1,0 +1,54 @@
+# Entry points of the assignment bundle. Every target sets up .venv from requirements.txt first,
+# so each works alone on a fresh machine with Python 3.10 or newer.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-requirements
+# nbgrader runs `alembic` from PATH when it creates a gradebook, and notebooks start `python` kernels.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test venv browser stubs release bench data clean-venv
+
+demo: venv
+	$(PY) -m solutions.instructor.demo
+
+test: venv browser
+	$(PY) -m pytest
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed, found " + sys.version.split()[0] + ": set PYTHON=/path/to/python3.10+")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+# The web demo's browser tests drive Debian's chromium; install it where apt is at hand and we are root.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: the browser tests will skip"; \
+	  else echo "chromium is absent and cannot be installed here: the browser tests will skip"; fi; }
+
+# Regenerate the student stubs cs231n/classifiers/*.py from solutions/cs231n/classifiers/*.py.
+stubs: venv
+	$(PY) -m solutions.instructor.build_stubs
+
+# Build the whole student release (stubs and notebooks) and the student archive.
+release: venv
+	$(PY) -m solutions.instructor.release
+
+# Fetch CIFAR-10 into datasets/cifar-10-batches-py (CIFAR10_URL and CIFAR10_MD5/CIFAR10_SHA256 select a mirror).
+data:
+	bash datasets/get_datasets.sh
+
+bench: venv
+	$(PY) -m solutions.instructor.bench
+
+clean-venv:
+	rm -rf $(VENV)
