@@ -1,0 +1,1 @@
+"""Reference implementation of the student package's classifiers (see ``classifiers/``)."""

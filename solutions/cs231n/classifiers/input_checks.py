@@ -1,0 +1,115 @@
+"""Validation of the arrays every classifier receives.
+
+The checks run once at each public entry point so that a wrong shape, a label out of range or a NaN is
+reported as a ``ValueError`` naming the argument, instead of surfacing as a broadcasting error deep inside
+numpy. They are cheap: nothing here reads a large ``X`` in full except on the error path.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def as_float_matrix(name, array, dtype=None):
+    """Return ``array`` as a 2-D floating-point ndarray, or raise ``ValueError`` naming ``name``.
+
+    Integer arrays (such as uint8 pixels) are converted to ``dtype`` (float64 when None) so that squares and
+    differences cannot wrap around; floating arrays keep their dtype unless ``dtype`` is given.
+    """
+    array = np.asarray(array)
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array, got shape {array.shape}; reshape images to (N, D) first, "
+            f"e.g. {name}.reshape(len({name}), -1)"
+        )
+    if array.dtype.kind in "biu":
+        return array.astype(dtype or np.float64)
+    if array.dtype.kind != "f":
+        raise ValueError(f"{name} must hold numbers, got dtype {array.dtype}")
+    if dtype is not None and array.dtype != dtype:
+        return array.astype(dtype)
+    return array
+
+
+def as_labels(name, labels, num_examples, num_classes=None):
+    """Return ``labels`` as a 1-D integer array of length ``num_examples`` with values in [0, num_classes).
+
+    Raises ``ValueError`` naming ``name`` when the shape, the dtype or a value is wrong.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.shape[0] != num_examples:
+        raise ValueError(
+            f"{name} must be a 1-D array with one label per example ({num_examples}), got shape {labels.shape}"
+        )
+    if labels.dtype.kind not in "biu":
+        if labels.dtype.kind == "f" and labels.size and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+            labels = labels.astype(np.int64)
+        else:
+            raise ValueError(f"{name} must hold integer class labels, got dtype {labels.dtype}")
+    if labels.size:
+        low, high = labels.min(), labels.max()
+        if low < 0 or (num_classes is not None and high >= num_classes):
+            upper = f"{num_classes - 1}" if num_classes is not None else "any"
+            raise ValueError(f"{name} must lie in [0, {upper}], found values from {low} to {high}")
+    return labels
+
+
+def as_reg(reg):
+    """Return the regularization strength as a float, or raise if it is negative or not finite."""
+    if not isinstance(reg, numbers.Real) or not np.isfinite(reg) or reg < 0:
+        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+    return float(reg)
+
+
+def check_loss_inputs(W, X, y, reg):
+    """Validate the arguments of a loss function and return them normalized.
+
+    Parameters
+    ----------
+    W : array_like, shape (D, C)
+        Weights; floating point.
+    X : array_like, shape (N, D)
+        Minibatch of examples; integer pixels are converted to W's dtype.
+    y : array_like of int, shape (N,)
+        Labels in [0, C).
+    reg : float
+        Regularization strength, >= 0.
+
+    Returns
+    -------
+    W, X, y, reg
+        ``W`` and ``X`` as floating ndarrays of one dtype, ``y`` as an integer ndarray, ``reg`` a float.
+    """
+    W = as_float_matrix("W", W)
+    X = as_float_matrix("X", X, dtype=W.dtype if np.asarray(X).dtype.kind in "biu" else None)
+    if X.shape[1] != W.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[1]} columns but W has {W.shape[0]} rows; they must match (X is (N, D), W is (D, C))"
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X holds no examples; the loss is a mean over at least one example")
+    if X.dtype != W.dtype:
+        # Mixed precision would silently upcast every product; keep one dtype end to end.
+        X = X.astype(np.result_type(X.dtype, W.dtype))
+        W = W.astype(X.dtype)
+    if not np.all(np.isfinite(W)):
+        raise ValueError("W contains NaN or infinite values")
+    y = as_labels("y", y, X.shape[0], W.shape[1])
+    return W, X, y, as_reg(reg)
+
+
+def check_finite(name, array):
+    """Raise ``ValueError`` naming ``name`` when ``array`` holds NaN or infinite values (reads it in full)."""
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def check_finite_scores(scores, X):
+    """Raise ``ValueError`` naming ``X`` when the scores are not finite because X is not.
+
+    Checking the (N, C) scores costs far less than reading all of X; X itself is only read on the error path.
+    """
+    if not np.all(np.isfinite(scores)):
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X contains NaN or infinite values")
+        raise ValueError("the scores X @ W overflowed; scale X or W down")

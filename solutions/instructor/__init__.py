@@ -1,0 +1,1 @@
+"""Instructor tooling: stub build, release build, autograding, demo and benchmarks."""

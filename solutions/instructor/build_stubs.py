@@ -1,0 +1,70 @@
+"""Regenerate the student stubs ``cs231n/classifiers/*.py`` from ``solutions/cs231n/classifiers/*.py``.
+
+Usage::
+
+    python -m solutions.instructor.build_stubs          # write the stubs (what `make stubs` runs)
+    python -m solutions.instructor.build_stubs --check  # exit 1 and list the stale stubs, write nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path, PurePosixPath
+
+from .stubs import make_stub
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REFERENCE_DIR = Path("solutions/cs231n/classifiers")
+STUDENT_DIR = Path("cs231n/classifiers")
+
+
+def expected_stubs(repo_root: Path = REPO_ROOT) -> dict[Path, str]:
+    """Map each student stub path (absolute) to the text the reference says it must have."""
+    stubs = {}
+    for source_path in sorted((repo_root / REFERENCE_DIR).glob("*.py")):
+        relative_source = PurePosixPath(REFERENCE_DIR.as_posix(), source_path.name)
+        relative_student = PurePosixPath(STUDENT_DIR.as_posix(), source_path.name)
+        text = source_path.read_text(encoding="utf-8")
+        stubs[repo_root / STUDENT_DIR / source_path.name] = make_stub(text, relative_source, relative_student)
+    return stubs
+
+
+def stale_stubs(repo_root: Path = REPO_ROOT) -> list[Path]:
+    """Stubs that are missing or differ from what the reference generates."""
+    return [
+        path
+        for path, text in expected_stubs(repo_root).items()
+        if not path.is_file() or path.read_text(encoding="utf-8") != text
+    ]
+
+
+def build_stubs(check: bool = False, repo_root: Path = REPO_ROOT) -> list[Path]:
+    """Write the stubs, or with ``check=True`` only report them; returns the stale (or rewritten) paths."""
+    stale = stale_stubs(repo_root)
+    if not check:
+        expected = expected_stubs(repo_root)
+        for path in stale:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(expected[path], encoding="utf-8")
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report stale stubs; exit 1 if any")
+    args = parser.parse_args(argv)
+    changed = build_stubs(check=args.check)
+    for path in changed:
+        relative = path.relative_to(REPO_ROOT)
+        print(f"{'stale' if args.check else 'wrote'}: {relative}")
+    if args.check and changed:
+        print("Run `make stubs` to regenerate them from solutions/cs231n/classifiers.", file=sys.stderr)
+        return 1
+    if not changed:
+        print("stubs are up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
