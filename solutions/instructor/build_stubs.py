@@ -53,10 +53,12 @@ def build_stubs(check: bool = False, repo_root: Path = REPO_ROOT) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale stubs; exit 1 if any")
+    parser.add_argument("--root", type=Path, default=REPO_ROOT, help="bundle root (default: this repository)")
     args = parser.parse_args(argv)
-    changed = build_stubs(check=args.check)
+    root = args.root.resolve()
+    changed = build_stubs(check=args.check, repo_root=root)
     for path in changed:
-        relative = path.relative_to(REPO_ROOT)
+        relative = path.relative_to(root)
         print(f"{'stale' if args.check else 'wrote'}: {relative}")
     if args.check and changed:
         print("Run `make stubs` to regenerate them from solutions/cs231n/classifiers.", file=sys.stderr)
