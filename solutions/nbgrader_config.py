@@ -1,0 +1,42 @@
+"""nbgrader configuration of the course; this folder (``solutions/``) is the nbgrader course directory.
+
+Run nbgrader from here (``cd solutions && nbgrader ...``) with the environment's ``bin/`` on PATH: creating
+a gradebook runs the ``alembic`` command. The instructor commands (``make release``,
+``python -m solutions.instructor.autograde``) do that for you, and every grading worker loads this same
+file before its own overrides, so the settings below hold for the release, the autograder and formgrader.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (injected by traitlets when it executes this file)
+
+c.CourseDirectory.course_id = "cs231n"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+
+# nbgrader copies every non-notebook file of source/<assignment>/ into the release verbatim. The hidden
+# checks are instructor-only: the release never gets them (the grader brings its own copy to each worker).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*", "hidden_checks.py"]
+
+# At autograde nbgrader overwrites every submitted file that also exists in the source folder; the
+# student's classifier modules are the work being graded, so they must never be replaced.
+c.Autograde.exclude_overwriting = {
+    "assignment1": [
+        "cs231n/classifiers/k_nearest_neighbor.py",
+        "cs231n/classifiers/linear_svm.py",
+        "cs231n/classifiers/softmax.py",
+        "cs231n/classifiers/linear_classifier.py",
+    ]
+}
+
+# A deleted test cell would otherwise turn into "needs manual grading"; put it back and run it.
+c.OverwriteCells.add_missing_cells = True
+
+# Any stderr output makes a test cell score 0. Python warnings (numpy's overflow or divide warnings in an
+# otherwise correct answer) and progress bars are not failures; a failure raises and shows as an error.
+# The pattern alone does nothing: nbgrader only applies it when enabled.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"\w+Warning: |\d+%\|"
+
+# Per-cell limit; the grader adds a per-submission budget on top (see solutions/instructor/autograde.py).
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
