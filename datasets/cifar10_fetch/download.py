@@ -124,7 +124,9 @@ def _network_failure(url: str, reason: object, timeout: float) -> SourceFailed:
 def _read(response, url: str, timeout: float) -> bytes:
     """The next chunk of the body (``b''`` at its end), with socket failures turned into retries."""
     try:
-        return response.read(CHUNK_BYTES)
+        # read1 hands over whatever has arrived (up to CHUNK_BYTES), so the .part file and the progress bar
+        # follow the network closely; read() would wait for a full chunk.
+        return response.read1(CHUNK_BYTES) if hasattr(response, "read1") else response.read(CHUNK_BYTES)
     except (socket.timeout, TimeoutError):
         raise TransientFailure(f"no data from {_host(url)} for {timeout:g} s (--timeout)") from None
     except (http.client.HTTPException, OSError) as exc:
@@ -232,7 +234,7 @@ def _attempt(url: str, part: Path, state: dict, expected: Expected, options: Opt
         try:
             with disk_errors("writing", part):
                 with open(part, mode) as out:
-                    chunk = first
+                    chunk = first if offset == 0 else _read(response, url, options.timeout)
                     while chunk:
                         out.write(chunk)
                         received += len(chunk)

@@ -1,0 +1,79 @@
+"""Running the real fetch command in a subprocess, and the test archives it fetches."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Optional
+
+from cifar_factory import make_cifar_archive, write_cifar_batches
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FETCH_SCRIPT = REPO_ROOT / "datasets" / "fetch_cifar10.py"
+WRAPPER = REPO_ROOT / "datasets" / "get_datasets.sh"
+DATASETS_DIR = REPO_ROOT / "datasets"
+MANIFEST = ".cifar10-manifest.json"
+RUN_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class TestArchive:
+    """A generated CIFAR-format archive: its file, bytes, checksums and the files it unpacks to."""
+
+    path: Path
+    body: bytes
+    md5: str
+    sha256: str
+    files: Dict[str, bytes]
+
+
+def build_archive(folder: Path, seed: int = 0, images_per_batch: int = 20) -> TestArchive:
+    """A ``.tar.gz`` laid out like the canonical one, built by ``tests/cifar_factory.py``."""
+    path = make_cifar_archive(folder / f"cifar-seed{seed}.tar.gz", images_per_batch=images_per_batch, seed=seed)
+    body = path.read_bytes()
+    unpacked = write_cifar_batches(folder / f"unpacked-seed{seed}", images_per_batch=images_per_batch, seed=seed)
+    files = {entry.name: entry.read_bytes() for entry in unpacked.iterdir()}
+    return TestArchive(path, body, hashlib.md5(body).hexdigest(), hashlib.sha256(body).hexdigest(), files)
+
+
+def fetch_env(target: Path, urls: str, md5: Optional[str] = None, sha256: Optional[str] = None) -> Dict[str, str]:
+    """The environment of a run: no inherited CIFAR10_* or proxy settings, loopback never proxied."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("CIFAR10_") and key.lower() not in ("http_proxy", "https_proxy", "all_proxy")
+    }
+    env.update(CIFAR10_DIR=str(target), CIFAR10_URL=urls, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if md5:
+        env["CIFAR10_MD5"] = md5
+    if sha256:
+        env["CIFAR10_SHA256"] = sha256
+    return env
+
+
+def run_fetch(*args: str, env: Dict[str, str], python: str = sys.executable, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``python datasets/fetch_cifar10.py ARGS`` to completion and capture its output."""
+    return subprocess.run(
+        [python, str(FETCH_SCRIPT), *args],
+        env=env,
+        cwd=str(REPO_ROOT),
+        capture_output=True,
+        text=True,
+        timeout=kwargs.pop("timeout", RUN_TIMEOUT),
+        **kwargs,
+    )
+
+
+def folder_files(folder: Path) -> Dict[str, bytes]:
+    """Contents of the data files in ``folder`` (the manifest left out)."""
+    return {entry.name: entry.read_bytes() for entry in folder.iterdir() if entry.name != MANIFEST}
+
+
+def leftovers(workdir: Path):
+    """Temporary folders of the fetch left in ``workdir``."""
+    return sorted(path.name for path in workdir.glob(".cifar10-*") if path.is_dir())
