@@ -1,0 +1,40 @@
+"""Benchmark suite of the bundle: the reference's kernels against their floors, loading, notebooks,
+autograding and the fetch, as ratios measured side by side.
+
+Modules, one job each: ``timing`` (medians, spreads, side-by-side pairs, peak memory of a child process),
+``report`` (rows, verdicts, table, JSON), ``settings`` (shapes and run counts), ``data`` (real or generated
+data), ``kernels`` (losses, kNN, training), ``pipeline`` (loading, notebooks, autograding, fetch).
+Run it with ``python -m solutions.instructor.bench`` (``make bench``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import data as data_module
+from .kernels import run_knn, run_losses, run_training
+from .report import Report, table_lines
+
+SECTIONS = {
+    "losses": run_losses,
+    "knn": run_knn,
+    "training": run_training,
+}
+
+
+def run(settings, sections, command: str) -> Report:
+    """Run ``sections`` (names of :data:`SECTIONS`, in that order) and print the table; return the report."""
+    report = Report(command=command)
+    source = data_module.resolve(settings)
+    report.data_source = source.description
+    print(f"data: {source.description}", file=sys.stderr)
+    for name in SECTIONS:
+        if name not in sections:
+            continue
+        print(f"running {name}", file=sys.stderr)
+        SECTIONS[name](report, source, settings)
+    print(f"\nData: {report.data_source}. Ratios are medians of per-pair ratios (candidate and basis timed side "
+          "by side); spread is half the range over the runs.\n")
+    for line in table_lines(report):
+        print(line)
+    return report

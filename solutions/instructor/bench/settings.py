@@ -1,0 +1,71 @@
+"""The shapes, run counts and folders of a benchmark run: the full setting and the ``--quick`` smoke setting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SHARED_ARCHIVE = REPO_ROOT.parent / "shared" / "datasets" / "cifar-10-python.tar.gz"
+DEFAULT_JSON = REPO_ROOT / "bench-results" / "latest.json"
+WORK_DIR = REPO_ROOT / "bench-results" / "work"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one run measures.
+
+    Attributes
+    ----------
+    quick : bool
+        Tiny shapes and generated data: a smoke run of the harness in seconds, not a measurement.
+    dev_rows, full_rows : int
+        Rows N of X (N, dim) for the loss benchmarks (the notebooks' dev set and training set).
+    dim : int
+        D, 3072 pixels plus the bias column.
+    classes : int
+        C.
+    knn_train, knn_test : int
+        Training and test examples of the kNN distance benchmark (D = 3072).
+    train_iters, batch_size : int
+        SGD steps and minibatch size of the training benchmark.
+    runs : int
+        Pairs timed for each fast figure; slow figures stop after three once ``budget_seconds`` is spent.
+    budget_seconds : float
+        Time after which a figure takes no more runs (beyond three).
+    heavy_runs : int
+        Runs of each notebook and of each grading configuration (minutes each in the full setting).
+    class_size : int
+        Submissions of the class whose grading time is projected.
+    grading_submissions : int
+        Submissions graded per autograder run (at least 2, so that --jobs 2 has work for both cores).
+    work_dir : Path
+        Scratch folder for data, bundle copies and fetched archives (inside the gitignored bench-results/).
+    """
+
+    quick: bool = False
+    dev_rows: int = 500
+    full_rows: int = 49000
+    dim: int = 3073
+    classes: int = 10
+    knn_train: int = 5000
+    knn_test: int = 500
+    train_iters: int = 1500
+    batch_size: int = 200
+    runs: int = 5
+    budget_seconds: float = 20.0
+    heavy_runs: int = 2
+    class_size: int = 500
+    grading_submissions: int = 2
+    work_dir: Path = WORK_DIR
+
+    @classmethod
+    def full(cls, **overrides) -> "Settings":
+        return cls(**overrides)
+
+    @classmethod
+    def quick_smoke(cls, **overrides) -> "Settings":
+        values = dict(quick=True, dev_rows=100, full_rows=1000, knn_train=200, knn_test=20, train_iters=20,
+                      runs=3, budget_seconds=1.0, heavy_runs=1)
+        values.update(overrides)
+        return cls(**values)

@@ -1,0 +1,204 @@
+"""Medians, spreads and side-by-side comparisons of timings; peak memory of a child process tree.
+
+The machine the benchmark runs on is usually shared, so absolute times drift. Every comparison therefore
+times the candidate and its floor in pairs, alternating which runs first, and reports the median of the
+per-pair ratios: a slowdown that hits both halves of a pair cancels out.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Sequence
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Summary of repeated measurements of one quantity.
+
+    Attributes
+    ----------
+    median : float
+        The median of ``values``.
+    low, high : float
+        The smallest and the largest value.
+    values : tuple of float
+        Every measurement, in the order taken.
+    """
+
+    median: float
+    low: float
+    high: float
+    values: tuple
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> "Stats":
+        """Summarize ``values`` (at least one number)."""
+        values = tuple(float(v) for v in values)
+        if not values:
+            raise ValueError("Stats.of needs at least one measurement, got none")
+        return cls(statistics.median(values), min(values), max(values), values)
+
+    @property
+    def spread(self) -> float:
+        """Half the range relative to the median (0.05 means the values lie within about +-5%)."""
+        if self.median == 0:
+            return 0.0
+        return (self.high - self.low) / (2 * abs(self.median))
+
+    def as_dict(self) -> dict:
+        return {"median": self.median, "low": self.low, "high": self.high, "spread": self.spread,
+                "runs": len(self.values), "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A candidate timed side by side with its floor: both times and the per-pair ratio candidate / floor."""
+
+    candidate: Stats
+    floor: Stats
+    ratio: Stats
+
+
+def time_once(function: Callable[[], object]) -> float:
+    """Wall-clock seconds of one call of ``function``."""
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def _check_runs(runs: int) -> int:
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise ValueError(f"runs must be a positive integer, got {runs!r}")
+    return runs
+
+
+def measure(function: Callable[[], object], runs: int, warmup: bool = True) -> Stats:
+    """Time ``runs`` calls of ``function`` (after one untimed call when ``warmup``)."""
+    runs = _check_runs(runs)
+    if warmup:
+        function()
+    return Stats.of([time_once(function) for _ in range(runs)])
+
+
+def compare(
+    candidate: Callable[[], object],
+    floor: Callable[[], object],
+    runs: int,
+    warmup: bool = True,
+    budget_seconds: Optional[float] = None,
+    min_runs: int = 3,
+) -> Comparison:
+    """Time ``candidate`` and ``floor`` in up to ``runs`` adjacent pairs and summarize the ratios.
+
+    The order inside a pair alternates (floor first, then candidate first, ...) so that a trend in the
+    machine's load does not favour either side. When ``budget_seconds`` is given, no new pair starts once
+    that much time was spent and at least ``min(runs, min_runs)`` pairs were taken, so that slow Python
+    loops get three runs while fast products get ``runs``.
+    """
+    runs = _check_runs(runs)
+    if warmup:
+        floor()
+        candidate()
+    candidate_times, floor_times = [], []
+    start = time.perf_counter()
+    for index in range(runs):
+        if budget_seconds is not None and index >= min(runs, min_runs) and time.perf_counter() - start > budget_seconds:
+            break
+        if index % 2 == 0:
+            floor_times.append(time_once(floor))
+            candidate_times.append(time_once(candidate))
+        else:
+            candidate_times.append(time_once(candidate))
+            floor_times.append(time_once(floor))
+    ratios = [c / f for c, f in zip(candidate_times, floor_times)]
+    return Comparison(Stats.of(candidate_times), Stats.of(floor_times), Stats.of(ratios))
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """Outcome of :func:`run_child`: exit status, wall time, peak memory and the captured output."""
+
+    returncode: int
+    seconds: float
+    peak_rss_bytes: int
+    stdout: str
+    stderr: str
+    timed_out: bool
+
+
+def run_child(
+    command: Sequence[str],
+    cwd: Optional[str] = None,
+    env: Optional[Mapping[str, str]] = None,
+    timeout: float = 3600.0,
+) -> ChildRun:
+    """Run ``command`` and measure its wall time and the peak resident memory of its process tree.
+
+    The peak comes from ``wait4``: Linux reports the largest resident set reached by the child or by any
+    descendant that was waited for (a Jupyter kernel, a grading worker), exactly, without sampling. It is
+    the peak of the largest single process, not the sum over processes running at the same time.
+
+    Parameters
+    ----------
+    command : sequence of str
+        The program and its arguments.
+    cwd, env :
+        Working folder and environment of the child (default: this process's).
+    timeout : float
+        Seconds after which the child's whole process group is killed (the run is then ``timed_out``).
+    """
+    if not command:
+        raise ValueError("run_child needs a command to run, got an empty one")
+    with open(os.devnull, "rb") as stdin:
+        process = subprocess.Popen(
+            list(command), cwd=cwd, env=None if env is None else dict(env), stdin=stdin,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )
+    timed_out = threading.Event()
+
+    def kill_group():
+        timed_out.set()
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, kill_group)
+    timer.start()
+    start = time.perf_counter()
+    outputs = {}
+    readers = [
+        threading.Thread(target=lambda name, stream: outputs.__setitem__(name, stream.read()), args=(name, stream))
+        for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    finally:
+        seconds = time.perf_counter() - start
+        timer.cancel()
+    # A descendant that outlived the child would keep the output pipes open; the group is ours to end.
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for reader in readers:
+        reader.join()
+    process.stdout.close()
+    process.stderr.close()
+    process.returncode = os.waitstatus_to_exitcode(status)  # wait4 reaped it; tell Popen so it does not wait again
+    return ChildRun(
+        returncode=process.returncode,
+        seconds=seconds,
+        peak_rss_bytes=usage.ru_maxrss * 1024,  # Linux reports kilobytes
+        stdout=outputs.get("stdout", b"").decode("utf-8", "replace"),
+        stderr=outputs.get("stderr", b"").decode("utf-8", "replace"),
+        timed_out=timed_out.is_set(),
+    )
