@@ -152,6 +152,18 @@ def _kill_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
+def blocking_ancestors(path: Path) -> list[Path]:
+    """Ancestors of ``path`` that other users cannot traverse (e.g. a 0700 home or pytest folder)."""
+    blocked = []
+    for ancestor in reversed(Path(path).resolve().parents):
+        try:
+            if not ancestor.stat().st_mode & 0o001:
+                blocked.append(ancestor)
+        except OSError:
+            continue
+    return blocked
+
+
 def prepare_tree(path: Path, uid: int | None) -> None:
     """Give the confined uid its working tree (as root); an ordinary user keeps owning it."""
     if uid is None or os.geteuid() != 0:
@@ -175,6 +187,7 @@ def run_confined(
     log_path: Path,
     uid: int | None,
     mode: str | None = None,
+    poll=None,
 ) -> Outcome:
     """Run ``argv`` confined and wait at most ``timeout`` seconds of wall time.
 
@@ -200,6 +213,9 @@ def run_confined(
         Unprivileged uid to run as (root mode); ``None`` keeps the current user.
     mode : str, optional
         Confinement level (default: :func:`detect_mode`).
+    poll : callable, optional
+        Called about five times a second while the command runs; returning True kills it (a watchdog
+        for budgets finer than ``timeout``).
     """
     mode = mode or detect_mode()
     if not Path(argv[0]).is_absolute():
@@ -208,6 +224,12 @@ def run_confined(
     if mode != "root" and process_limit is not None:
         process_limit += _user_process_count()  # RLIMIT_NPROC counts all of this user's processes
     env = dict(env)
+    hide, expose = list(hide), list(expose)
+    if os.geteuid() == 0 and mode == "root":
+        # The unprivileged uid must reach its folder and the read-only inputs: cover any ancestor it
+        # cannot traverse with a world-traversable tmpfs and bind the needed folders back.
+        for path in [Path(visible), *expose]:
+            hide.extend(a for a in blocking_ancestors(path) if a not in hide)
     if mode == "none":
         guard_dir = Path(visible) / ".socket-guard"
         guard_dir.mkdir(exist_ok=True)
@@ -246,11 +268,18 @@ def run_confined(
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+            deadline = started + timeout
+            returncode, timed_out = None, False
             try:
-                returncode = process.wait(timeout=timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                returncode, timed_out = None, True
+                while returncode is None:
+                    try:
+                        returncode = process.wait(timeout=max(0.0, min(0.2, deadline - time.monotonic())))
+                    except subprocess.TimeoutExpired:
+                        if time.monotonic() >= deadline:
+                            timed_out = True
+                            break
+                        if poll is not None and poll():
+                            break
             finally:
                 # With namespaces the group holds `unshare`, whose death takes the PID namespace down;
                 # without them the group is all we can reach.
