@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from .check_copy import check_copy
-from .download import Options
 from .errors import FetchError
 from .layout import CANONICAL_MD5, CANONICAL_SIZE, CANONICAL_URL, FOLDER_NAME
+from .options import Options
 from .pipeline import Interrupted, Settings, run
 from .progress import human_bytes
 from .sources import read_expected, read_sources

@@ -19,12 +19,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Tuple
 
 from .errors import DIR_HINT, MIRROR_HINT, NoSpace, SourceFailed, TransientFailure, disk_errors
 from .layout import UNPACKED_TO_ARCHIVE_RATIO
+from .options import Options
 from .progress import human_bytes, make_progress
 from .sources import Expected
 
@@ -34,22 +34,6 @@ USER_AGENT = "cifar10-fetch/1.0 (datasets/fetch_cifar10.py; Python urllib)"
 # Answers that mean "try again later"; every other HTTP error means this URL will not work.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<title", b"<?xml")
-
-
-@dataclass(frozen=True)
-class Options:
-    """How persistent the download is.
-
-    timeout : seconds without any data (connect or read) before an attempt is abandoned.
-    retries : further attempts after a failed one; an attempt that made progress resets the count.
-    backoff : first wait between attempts in seconds; it doubles after each failure (at most 60 s).
-    quiet : no progress bar.
-    """
-
-    timeout: float = 30.0
-    retries: int = 5
-    backoff: float = 1.0
-    quiet: bool = False
 
 
 def state_path_for(part: Path) -> Path:
@@ -233,10 +217,13 @@ def _attempt(url: str, part: Path, state: dict, expected: Expected, options: Opt
         progress = make_progress(total, "download", initial=offset, quiet=options.quiet)
         try:
             with disk_errors("writing", part):
-                with open(part, mode) as out:
+                # Unbuffered: every chunk received is on disk at once, so a killed run loses nothing it got.
+                with open(part, mode, buffering=0) as out:
                     chunk = first if offset == 0 else _read(response, url, options.timeout)
                     while chunk:
-                        out.write(chunk)
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[out.write(view):]
                         received += len(chunk)
                         progress.update(len(chunk))
                         chunk = _read(response, url, options.timeout)

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
 from .check_copy import check_copy, foreign_entries
-from .download import Options, discard_partial, download, state_path_for
 from .errors import FetchError, SourceFailed, VerificationFailed, disk_errors
 from .install import exclusive_lock, recover_and_clean, swap_into_place
-from .layout import ARCHIVE_NAME, PART_SUFFIX
+from .layout import ARCHIVE_NAME, PART_SUFFIX, PART_STATE_SUFFIX
 from .manifest import build_manifest, write_manifest
+from .options import Options
 from .progress import human_bytes
 from .safe_extract import unpack
 from .sources import Expected, Source
@@ -110,6 +110,9 @@ def _origin_path(archive: Path) -> Path:
 
 def _download_verified(source: Source, part: Path, settings: Settings, say: Say, progress: _Progress) -> dict:
     """Download ``source`` into ``part`` and verify it; one fresh retry if a resumed file does not match."""
+    # Imported here: urllib and ssl take a noticeable share of a run that finds the data already in place.
+    from .download import discard_partial, download
+
     for fresh_try in (False, True):
         progress.step, progress.part = "download", part
         reused = download(source.url, part, settings.expected, settings.options, say)
@@ -154,7 +157,7 @@ def _obtain_archive(settings: Settings, say: Say, progress: _Progress) -> Tuple[
             digests = _download_verified(source, part, settings, say, progress)
             with disk_errors("renaming", part):
                 os.replace(part, cached)
-                os.replace(state_path_for(part), _origin_path(cached))
+                os.replace(workdir / (ARCHIVE_NAME + PART_STATE_SUFFIX), _origin_path(cached))
             progress.archive = cached
             return cached, {"url": source.url, "archive_bytes": cached.stat().st_size, **digests}, True
         except (SourceFailed, VerificationFailed) as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Tuple
@@ -97,7 +96,10 @@ def parse_source(text: str) -> Source:
                 f"CIFAR10_URL entry {text!r} names the host {parsed.netloc!r}: file:// URLs must be local, "
                 "as file:///absolute/path/cifar-10-python.tar.gz (three slashes)."
             )
-        return Source(url=text, path=Path(urllib.request.url2pathname(parsed.path)))
+        # url2pathname handles Windows drive letters; imported here as urllib.request is slow to load.
+        from urllib.request import url2pathname
+
+        return Source(url=text, path=Path(url2pathname(parsed.path)))
     # No scheme (or a Windows drive letter such as C:) means a path on this machine.
     if scheme == "" or len(scheme) == 1:
         return Source(url=text, path=Path(text).expanduser())

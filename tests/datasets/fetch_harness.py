@@ -6,6 +6,8 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
@@ -77,3 +79,61 @@ def folder_files(folder: Path) -> Dict[str, bytes]:
 def leftovers(workdir: Path):
     """Temporary folders of the fetch left in ``workdir``."""
     return sorted(path.name for path in workdir.glob(".cifar10-*") if path.is_dir())
+
+
+# Runs the real command with one internal step made to announce itself and wait, so a test can send a
+# signal at exactly that step. Only the waiting is added; the command's own code runs unchanged.
+_PAUSING_DRIVER = """
+import sys, time
+sys.path.insert(0, {datasets!r})
+# Everything is imported before the patch, so names other modules imported from it keep the original.
+from cifar10_fetch.cli import main
+import cifar10_fetch.{module} as patched
+original = patched.{function}
+def pausing(*args, **kwargs):
+    result = original(*args, **kwargs)
+    print({marker!r}, flush=True)
+    time.sleep({seconds!r})
+    return result
+patched.{function} = pausing
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def start_fetch(*args: str, env: Dict[str, str], pause: Optional[tuple] = None) -> subprocess.Popen:
+    """Start the command without waiting; ``pause=(module, function, seconds)`` pauses after that function.
+
+    With a pause, the line ``PAUSED`` is printed on stdout when the function has returned.
+    """
+    if pause is None:
+        command = [sys.executable, str(FETCH_SCRIPT), *args]
+    else:
+        module, function, seconds = pause
+        code = _PAUSING_DRIVER.format(
+            datasets=str(DATASETS_DIR), module=module, function=function, marker="PAUSED", seconds=seconds
+        )
+        command = [sys.executable, "-c", code, *args]
+    return subprocess.Popen(
+        command, env=env, cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for_line(process: subprocess.Popen, text: str, timeout: float = 30.0) -> None:
+    """Read ``process``'s stdout until a line contains ``text``; kill it and fail after ``timeout`` seconds."""
+    timer = threading.Timer(timeout, process.kill)
+    timer.start()
+    try:
+        for line in process.stdout:
+            if text in line:
+                return
+    finally:
+        timer.cancel()
+    raise AssertionError(f"{text!r} never appeared (exit status {process.wait()}): {process.stderr.read()}")
+
+
+def wait_until(condition, timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
