@@ -61,8 +61,7 @@
     state = parsed.state;
     lastHash = window.location.hash.replace(/^#/, "");
     if (parsed.problems.length > 0) {
-      showNotice("Parts of the address could not be read and keep their defaults: " +
-        parsed.problems.join(" "));
+      showNotice("Parts of the address could not be read and keep their defaults:", parsed.problems);
     } else {
       hideNotice();
     }
@@ -70,8 +69,19 @@
 
   // ---- messages -----------------------------------------------------------------------------------
 
-  function showNotice(text) {
-    $("notice-text").textContent = text;
+  /** Show a message above the page; `details` (optional) become a bulleted list under it. */
+  function showNotice(text, details) {
+    var box = $("notice-text");
+    box.textContent = text;
+    if (details && details.length > 0) {
+      var list = document.createElement("ul");
+      details.forEach(function (line) {
+        var item = document.createElement("li");
+        item.textContent = line;
+        list.appendChild(item);
+      });
+      box.appendChild(list);
+    }
     $("notice").hidden = false;
   }
 
@@ -167,7 +177,9 @@
       var p = state.points[i];
       var r = result.rows[i];
       tr.dataset.index = String(i);
-      tr.className = "class-" + p.label + (r.loss === 0 ? " zero-loss" : "") + (i === hoverIndex ? " hover" : "");
+      tr.className = "class-" + p.label;
+      tr.classList.toggle("zero-loss", r.loss === 0);
+      tr.classList.toggle("hover", i === hoverIndex);
       tr.querySelector(".index").textContent = String(i + 1);
       setNumber(tr.querySelector(".x"), p.x, 2);
       setNumber(tr.querySelector(".y"), p.y, 2);

@@ -56,7 +56,8 @@
 
   function parseInteger(text, what, max) {
     if (!/^\d+$/.test(text) || Number(text) > max) {
-      throw new RangeError(what + " must be an integer from 0 to " + max + "; got " + JSON.stringify(text) + ".");
+      throw new RangeError(what + " must be an integer from 0 to " + max + "; got " +
+        JSON.stringify(text) + ".");
     }
     return Number(text);
   }
@@ -156,7 +157,8 @@
         return;
       }
       if (!Object.prototype.hasOwnProperty.call(PARSERS, key)) {
-        problems.push("unknown key " + JSON.stringify(key) + " ignored; known keys: " + KEYS.join(", ") + ".");
+        problems.push("unknown key " + JSON.stringify(key) + " ignored; known keys: " +
+          KEYS.join(", ") + ".");
         return;
       }
       try {

@@ -92,7 +92,7 @@
 
   /**
    * Class k's zero-score line W_k . p + b_k = 0, and an arrow along W_k (towards higher scores) from the
-   * point of the line closest to the origin; the arrow grows with |W_k| up to a cap.
+   * point of the line closest to the origin; the arrow grows with |W_k| between a floor and a cap.
    */
   function drawClassLine(ctx, viewport, params, k) {
     var w0 = params.W[k][0];
@@ -111,7 +111,7 @@
     ctx.lineTo(c.px, c.py);
     ctx.stroke();
 
-    var length = Math.min(0.15 * norm, 0.8);
+    var length = Math.min(0.1 + 0.15 * norm, 0.8);
     var start = viewport.toPixel(foot.x, foot.y);
     var end = viewport.toPixel(foot.x + (w0 / norm) * length, foot.y + (w1 / norm) * length);
     var angle = Math.atan2(end.py - start.py, end.px - start.px);
