@@ -3,7 +3,8 @@ autograding and the fetch, as ratios measured side by side.
 
 Modules, one job each: ``timing`` (medians, spreads, side-by-side pairs, peak memory of a child process),
 ``report`` (rows, verdicts, table, JSON), ``settings`` (shapes and run counts), ``data`` (real or generated
-data), ``kernels`` (losses, kNN, training), ``pipeline`` (loading, notebooks, autograding, fetch).
+data), ``kernels`` (losses, kNN, training), ``loading`` and ``probe`` (loading and preprocessing),
+``fetch`` (the fetch script over a loopback mirror).
 Run it with ``python -m solutions.instructor.bench`` (``make bench``).
 """
 
@@ -12,13 +13,17 @@ from __future__ import annotations
 import sys
 
 from . import data as data_module
+from .fetch import run_fetch
 from .kernels import run_knn, run_losses, run_training
+from .loading import run_loading
 from .report import Report, table_lines
 
 SECTIONS = {
     "losses": run_losses,
     "knn": run_knn,
     "training": run_training,
+    "loading": run_loading,
+    "fetch": run_fetch,
 }
 
 

@@ -1,0 +1,138 @@
+"""The benchmark harness on tiny shapes: statistics, side-by-side pairs, child-process peaks, the table and
+the JSON file. Nothing here asserts a speed; the benchmark itself reports speed as ratios."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import pytest
+
+from solutions.instructor.bench import SECTIONS, run
+from solutions.instructor.bench.__main__ import main
+from solutions.instructor.bench.report import Report, Row, Target, table_lines
+from solutions.instructor.bench.settings import Settings
+from solutions.instructor.bench.timing import Stats, compare, run_child
+
+VERDICTS = {"ok", "MISSED", "info"}
+
+
+def test_stats_summarize_median_range_and_relative_spread():
+    stats = Stats.of([4.0, 1.0, 2.0])
+    assert (stats.median, stats.low, stats.high) == (2.0, 1.0, 4.0)
+    assert stats.spread == pytest.approx(0.75)  # (4 - 1) / (2 * 2)
+    assert stats.as_dict()["runs"] == 3
+
+
+def test_stats_of_no_measurement_is_refused():
+    with pytest.raises(ValueError, match="at least one measurement"):
+        Stats.of([])
+
+
+def test_compare_alternates_the_order_inside_each_pair():
+    calls = []
+    result = compare(lambda: calls.append("c"), lambda: calls.append("f"), runs=4)
+    assert calls == ["f", "c"] + ["f", "c", "c", "f", "f", "c", "c", "f"]  # warm-up, then alternating pairs
+    assert len(result.ratio.values) == len(result.candidate.values) == len(result.floor.values) == 4
+
+
+def test_compare_stops_at_its_budget_once_three_pairs_are_taken():
+    calls = []
+    result = compare(lambda: calls.append("c"), lambda: calls.append("f"), runs=50, warmup=False,
+                     budget_seconds=0.0)
+    assert len(result.ratio.values) == 3
+    assert calls.count("c") == 3
+
+
+def test_compare_refuses_a_run_count_below_one():
+    with pytest.raises(ValueError, match="runs must be a positive integer, got 0"):
+        compare(lambda: None, lambda: None, runs=0)
+
+
+def test_run_child_sees_the_peak_memory_of_a_grandchild():
+    # The child starts a grandchild that touches 300 MB and exits; wait4 must report that peak.
+    grandchild = "b = bytearray(300 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])"
+    child = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}], check=True)"
+    result = run_child([sys.executable, "-c", child], timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.peak_rss_bytes >= 300 * 1024 * 1024
+    assert not result.timed_out
+
+
+def test_run_child_kills_a_child_that_outlives_its_timeout():
+    result = run_child([sys.executable, "-c", "import time; time.sleep(60)"], timeout=0.5)
+    assert result.timed_out
+    assert result.returncode != 0
+    assert result.seconds < 30
+
+
+def test_verdicts_follow_the_target_kind():
+    stats = Stats.of([1.0])
+    ratio = lambda value: Stats.of([value])  # noqa: E731
+    assert Row("s", "i", stats, "s", ratio(1.05), "floor", Target(1.1)).verdict == "ok"
+    assert Row("s", "i", stats, "s", ratio(1.15), "floor", Target(1.1)).verdict == "MISSED"
+    assert Row("s", "i", stats, "s", ratio(1.8), "jobs 1", Target(1.7, kind="min")).verdict == "ok"
+    assert Row("s", "i", stats, "s", ratio(1.5), "jobs 1", Target(1.7, kind="min")).verdict == "MISSED"
+    assert Row("s", "i", stats, "s", ratio(3.0), "floor").verdict == "info"
+    with pytest.raises(ValueError, match="kind must be 'max' or 'min'"):
+        Target(1.0, kind="below")
+
+
+def test_table_has_one_line_per_row_and_names_skipped_sections():
+    report = Report(command="test")
+    report.add(Row("losses", "svm", Stats.of([0.5, 0.7]), "s", Stats.of([1.0, 1.2]), "floor", Target(1.1)))
+    report.skip("notebooks", "solutions/source/assignment1/knn.ipynb is absent")
+    lines = table_lines(report)
+    assert lines[2].startswith("| losses | svm | 600.0 ms |")
+    assert "1.10x" in lines[2] and "MISSED" not in lines[2]
+    assert lines[-1] == "skipped notebooks: solutions/source/assignment1/knn.ipynb is absent"
+
+
+def _check_rows(rows):
+    assert rows
+    for row in rows:
+        assert math.isfinite(row["ratio"]["median"]) and row["ratio"]["median"] >= 0, row
+        assert row["value"]["runs"] >= 1
+        assert row["verdict"] in VERDICTS, row
+        if row["target"] is None:
+            assert row["verdict"] == "info"
+        else:
+            bound, kind = row["target"]["bound"], row["target"]["kind"]
+            met = row["ratio"]["median"] <= bound if kind == "max" else row["ratio"]["median"] >= bound
+            assert row["verdict"] == ("ok" if met else "MISSED"), row
+
+
+def test_quick_run_prints_the_table_and_writes_json_with_a_ratio_and_verdict_per_row(tmp_path, capsys):
+    path = tmp_path / "out" / "latest.json"
+    assert main(["--quick", "--only", "losses,knn", "--json", str(path)]) == 0
+    printed = capsys.readouterr().out
+    results = json.loads(path.read_text())
+    assert results["_generated"].startswith("Generated by `python -m solutions.instructor.bench`")
+    assert results["data_source"].startswith("generated")
+    _check_rows(results["rows"])
+    assert {row["section"] for row in results["rows"]} == {"losses", "knn"}
+    table = [line for line in printed.splitlines() if line.startswith("| ")]
+    assert len(table) == len(results["rows"]) + 2  # heading and rule, then one line per row
+    targeted = [row["item"] for row in results["rows"] if row["target"]]
+    assert any(item.startswith("svm vectorized") for item in targeted)
+    assert any(item.startswith("compute_distances_no_loops,") for item in targeted)
+
+
+def test_training_loading_and_fetch_sections_run_on_tiny_generated_data(tmp_path, capsys):
+    settings = Settings.quick_smoke(train_iters=2, runs=1, work_dir=tmp_path / "work")
+    report = run(settings, ["training", "loading", "fetch"], "test")
+    rows = [row.as_dict() for row in report.rows]
+    _check_rows(rows)
+    sections = {row["section"] for row in rows} | {entry["section"] for entry in report.skipped}
+    assert sections == {"training", "loading", "fetch"}
+    memory = [row for row in rows if row["unit"] == "B"]
+    assert memory and all(row["value"]["median"] > 10e6 for row in memory)  # a Python process with numpy
+
+
+def test_unknown_section_is_refused_with_the_choices(capsys):
+    with pytest.raises(SystemExit):
+        main(["--only", "losses,speed"])
+    error = capsys.readouterr().err
+    assert "unknown section speed" in error
+    assert ", ".join(SECTIONS) in error
