@@ -93,11 +93,13 @@ def test_module_defaults_are_the_documented_initial_configuration():
     assert math_defaults["iteration"] == 0
 
 
-@pytest.mark.parametrize("seed", range(32))
-def test_losses_and_gradients_match_numpy_on_random_configurations(seed):
-    case = random_case(seed)
-    js = ok(run_node([evaluate_call(**case)])[0])
-    assert_matches_reference(js, reference(**case))
+def test_losses_and_gradients_match_numpy_on_random_configurations():
+    cases = [random_case(seed) for seed in range(64)]  # every loss type with every regularization strength
+    for seed, (case, answer) in enumerate(zip(cases, run_node([evaluate_call(**case) for case in cases]))):
+        try:
+            assert_matches_reference(ok(answer), reference(**case))
+        except AssertionError as error:
+            raise AssertionError(f"random case {seed} ({case['loss_type']}, reg {case['reg']})") from error
 
 
 def centred_differences(case, totals, h):
