@@ -1,0 +1,334 @@
+"""Autograde a folder of submission zips: parallel, confined, resumable; grades CSV and feedback HTML.
+
+Usage::
+
+    python -m solutions.instructor.autograde SUBMISSIONS_DIR [--jobs N] [--force]
+
+Per submission, in one of N parallel slots:
+
+1. intake (:mod:`.intake`): the allow-listed files of the zip into ``solutions/submitted/<student>/``;
+2. the out-of-process hidden-test verdict (:mod:`.verdict`), in a confined process;
+3. nbgrader's autograde (:mod:`.worker`) in a confined scratch course;
+4. scoring from the gradebook's own cell definitions, capped by the verdict (:mod:`.record`).
+
+The main thread alone writes the gradebook (``solutions/gradebook.db``): nbgrader's SQLite gradebook
+takes one writer. A submission whose zip has not changed since it was recorded is skipped (``--force``
+regrades), so an interrupted run picks up where it stopped, and every finished submission is committed
+as soon as it is scored. Then feedback HTML (``solutions/feedback/<student>/assignment1/``) and the grades
+CSV (``solutions/grades.csv``) are written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import dataclasses
+import os
+import queue
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from . import feedback, intake, isolation, record, verdict
+from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS, REPO_ROOT, run_nbgrader, source_dir
+from .worker import Settings, build_template, run_worker
+
+CIFAR_FILES = ("data_batch_1", "test_batch", "batches.meta")
+
+
+@dataclasses.dataclass
+class Graded:
+    """One submission's outcome, ready for the single writer."""
+
+    submission: intake.Submission
+    scores: dict[str, list[record.CellScore]]
+    result: dict  # what goes to grading-work/results/<student>.json
+    autograded_dir: Path | None
+    scratch: Path | None
+
+
+def default_data_dir(repo_root: Path) -> Path:
+    env = os.environ.get("CIFAR10_DIR")
+    return Path(env) if env else repo_root / "datasets" / "cifar-10-batches-py"
+
+
+def check_data(data_dir: Path) -> None:
+    missing = [name for name in CIFAR_FILES if not (data_dir / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"CIFAR-10 not found in {data_dir} (missing {', '.join(missing)}); the notebooks load it while "
+            "grading. Run `bash datasets/get_datasets.sh` or pass --data DIR (or set CIFAR10_DIR)."
+        )
+
+
+def ensure_gradebook(course_dir: Path) -> str:
+    """Make sure the instructor's gradebook knows the assignment (``nbgrader generate_assignment``)."""
+    url = feedback.db_url(course_dir)
+    if (course_dir / "gradebook.db").is_file():
+        try:
+            record.course_model(url)
+            return url
+        except Exception:  # a gradebook without the assignment (or its notebooks): generate it below
+            pass
+    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force", f"--CourseDirectory.root={course_dir}"], course_dir)
+    return url
+
+
+def reference_modules(hidden_checks):
+    """What ``hidden_checks.run`` takes to run the reference implementation."""
+    return hidden_checks.reference()
+
+
+def _already_recorded(course_dir: Path, submission: intake.Submission, recorded: set[str]) -> bool:
+    result = feedback.load_result(course_dir, submission.student)
+    return submission.student in recorded and result.get("sha256") == submission.sha256
+
+
+def _copy_autograded(source: Path, target: Path) -> None:
+    """Copy the autograded notebooks for formgrader, without HTML/JS outputs a submission could plant."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in NOTEBOOKS:
+        path = source / f"{name}.ipynb"
+        if not path.is_file():
+            continue
+        try:
+            notebook = nbformat.read(path, as_version=4)
+        except Exception:  # unreadable: scoring already gave it 0
+            continue
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs = feedback._safe_outputs(cell.get("outputs", []))
+        nbformat.write(notebook, target / f"{name}.ipynb")
+
+
+def grade_one(
+    submission: intake.Submission,
+    settings: Settings,
+    template: Path,
+    reference: verdict.Reference,
+    model: dict[str, list[record.GradedCell]],
+    slot: int,
+    hidden_timeout: float,
+) -> Graded:
+    """Intake, verdict and nbgrader for one submission (runs in a slot thread; writes no gradebook)."""
+    course_dir = settings.course_dir
+    result = {
+        "sha256": submission.sha256,
+        "source": submission.path.name,
+        "timestamp": submission.timestamp.isoformat(),
+        "notes": [],
+        "verdicts": {},
+        "notebooks": {},
+    }
+    try:
+        taken = intake.take_in(submission, course_dir / "submitted", settings.repo_root)
+    except intake.IntakeError as error:
+        reason = f"submission not gradable: {error}"
+        result.update(status="not gradable", notes=[reason], notebooks={n: "not gradable" for n in NOTEBOOKS})
+        scores = {name: record.score_notebook(None, cells, {}, reason) for name, cells in model.items()}
+        return Graded(submission, scores, result, None, None)
+    notes = list(taken.notes)
+    scratch = settings.work_dir / "slots" / f"slot-{slot}" / submission.student
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+
+    checks = verdict.check_submission(
+        settings, reference, taken.folder, scratch / "verdict", slot, name_timeout=hidden_timeout
+    )
+    result["verdicts"] = {name: dataclasses.asdict(check) for name, check in checks.items()}
+    work = run_worker(settings, template, submission.student, taken.folder, scratch / "grading", slot)
+    if work.outcome.timed_out:
+        notes.append(f"grading stopped: the submission used its whole time budget ({settings.submission_timeout:g} s)")
+    elif work.outcome.returncode not in (0, None):
+        notes.append(f"the grading process failed (exit {work.outcome.returncode}); unfinished notebooks score 0")
+
+    scores = {}
+    for name, cells in model.items():
+        run = work.notebooks.get(name)
+        if name in taken.missing_notebooks:
+            absent, status = "not submitted or not a valid notebook", "missing"
+        elif run is None:
+            absent, status = "grading did not reach this notebook (time budget or crash)", "not graded"
+        elif run.status != "graded":
+            absent, status = f"nbgrader could not grade it: {run.reason}", run.status
+        else:
+            absent, status = None, "graded"
+        path = work.autograded_dir / f"{name}.ipynb" if status == "graded" else None
+        scores[name] = record.score_notebook(path, cells, checks, absent)
+        result["notebooks"][name] = status
+        if run is not None:
+            notes.extend(f"{name}: {incident}" for incident in run.incidents)
+        if absent and name not in taken.missing_notebooks:
+            notes.append(f"{name}: {absent}")
+        notes.extend(f"{name}: {s.note}" for s in scores[name] if s.note and s.note != "no response")
+    notes.extend(check.message for check in checks.values() if not check.passed)
+    statuses = set(result["notebooks"].values())
+    result["status"] = "graded" if statuses == {"graded"} else "graded with problems"
+    result["notes"] = list(dict.fromkeys(notes))  # keep order, drop repeats
+    return Graded(submission, scores, result, work.autograded_dir, scratch)
+
+
+def write_graded(graded: Graded, course_dir: Path, url: str) -> None:
+    """The single writer: gradebook, autograded copies for formgrader, result record, scratch cleanup."""
+    student = graded.submission.student
+    target = course_dir / "autograded" / student / ASSIGNMENT
+    if graded.autograded_dir is not None:
+        _copy_autograded(graded.autograded_dir, target)
+    else:
+        shutil.rmtree(target, ignore_errors=True)
+    record.record(url, student, graded.submission.timestamp, graded.scores)
+    graded.result["score"] = sum(s.auto_score or 0.0 for cells in graded.scores.values() for s in cells)
+    results = feedback.results_dir(course_dir)
+    results.mkdir(parents=True, exist_ok=True)
+    intake.write_json(results / f"{student}.json", graded.result)
+    if graded.scratch is not None:
+        shutil.rmtree(graded.scratch, ignore_errors=True)
+
+
+def grade_all(
+    submissions_dir: Path,
+    settings: Settings,
+    jobs: int,
+    force: bool = False,
+    id_pattern: str = intake.DEFAULT_ID_PATTERN,
+    hidden_timeout: float = verdict.DEFAULT_NAME_TIMEOUT,
+    write_feedback: bool = True,
+    csv_path: Path | None = None,
+    progress: bool = True,
+) -> dict:
+    """Grade every submission in ``submissions_dir``; return a summary dict (graded, skipped, warnings)."""
+    course_dir = settings.course_dir
+    check_data(settings.data_dir)
+    if not (source_dir(course_dir) / "hidden_checks.py").is_file():
+        raise FileNotFoundError(f"{source_dir(course_dir) / 'hidden_checks.py'} is missing")
+    if settings.mode == "root":
+        isolation.check_uid_range(settings.uid_base, jobs)
+    url = ensure_gradebook(course_dir)
+    model = record.course_model(url)
+    template = build_template(settings)
+    hidden_checks = verdict.load_hidden_checks(course_dir, settings.repo_root)
+    reference = verdict.Reference(hidden_checks, reference_modules(hidden_checks))
+
+    submissions, warnings = intake.find_submissions(submissions_dir, id_pattern)
+    recorded = set(record.recorded_students(url))
+    todo = [s for s in submissions.values() if force or not _already_recorded(course_dir, s, recorded)]
+    skipped = sorted(set(submissions) - {s.student for s in todo})
+
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(jobs):
+        slots.put(slot)
+
+    def in_slot(submission):
+        slot = slots.get()
+        try:
+            return grade_one(submission, settings, template, reference, model, slot, hidden_timeout)
+        finally:
+            slots.put(slot)
+
+    graded_now = []
+    bar = tqdm(total=len(todo), desc="grading", unit="submission", disable=not progress)
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+    try:
+        futures = {executor.submit(in_slot, s): s for s in sorted(todo, key=lambda s: s.student)}
+        for future in concurrent.futures.as_completed(futures):
+            graded = future.result()
+            write_graded(graded, course_dir, url)
+            graded_now.append(graded.submission.student)
+            bar.update()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+
+    if write_feedback:
+        everyone = sorted(record.recorded_students(url))
+        stale = [s for s in everyone if s in graded_now or not (course_dir / "feedback" / s / ASSIGNMENT / "index.html").is_file()]
+        with tqdm(total=len(stale), desc="feedback", unit="student", disable=not progress or not stale) as fbar:
+            feedback.render_all(course_dir, stale, jobs, progress=fbar.update)
+    csv_file = feedback.export_csv(course_dir, csv_path or course_dir / "grades.csv")
+    return {"graded": sorted(graded_now), "skipped": skipped, "warnings": warnings, "csv": csv_file}
+
+
+def print_table(course_dir: Path, url: str, students: list[str] | None = None) -> None:
+    """Print one line per student: score, status and the first note."""
+    rows = record.recorded_students(url)
+    for student in sorted(students or rows):
+        entry = rows[student]
+        result = feedback.load_result(course_dir, student)
+        notes = result.get("notes", [])
+        first = f"  ({notes[0][:90]}{' ...' if len(notes) > 1 else ''})" if notes else ""
+        print(f"{student:<24} {entry['score']:>6g} / {entry['max_score']:<6g} {result.get('status', '?'):<22}{first}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("submissions", type=Path, help="folder of submission zips (one per student)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
+    parser.add_argument("--force", action="store_true", help="regrade submissions already recorded")
+    parser.add_argument("--id-pattern", default=intake.DEFAULT_ID_PATTERN,
+                        help="regex with a student_id group matched on zip names (default: the name before .zip)")
+    parser.add_argument("--course", type=Path, default=COURSE_DIR, help="nbgrader course folder (default: solutions/)")
+    parser.add_argument("--data", type=Path, default=None, help="cifar-10-batches-py folder (default: $CIFAR10_DIR or datasets/)")
+    parser.add_argument("--cell-timeout", type=float, default=60, help="seconds per notebook cell (default 60)")
+    parser.add_argument("--submission-timeout", type=float, default=600, help="seconds per submission (default 600)")
+    parser.add_argument("--hidden-timeout", type=float, default=verdict.DEFAULT_NAME_TIMEOUT,
+                        help="seconds per function for the out-of-process hidden checks (default %(default)s)")
+    parser.add_argument("--memory-mb", type=int, default=4096, help="address-space cap per process in MB (default 4096)")
+    parser.add_argument("--processes", type=int, default=256, help="processes and threads per submission (default 256)")
+    parser.add_argument("--uid-base", type=int, default=isolation.DEFAULT_UID_BASE,
+                        help="first of the unprivileged uids used when grading as root (default %(default)s)")
+    parser.add_argument("--hide", type=Path, action="append", default=[], help="another path to hide from student code")
+    parser.add_argument("--csv", type=Path, default=None, help="grades CSV (default: <course>/grades.csv)")
+    parser.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    return parser
+
+
+def settings_from_args(args) -> Settings:
+    course_dir = args.course.resolve()
+    return Settings(
+        course_dir=course_dir,
+        repo_root=REPO_ROOT,
+        work_dir=course_dir / "grading-work",
+        data_dir=(args.data or default_data_dir(REPO_ROOT)).resolve(),
+        cell_timeout=args.cell_timeout,
+        submission_timeout=args.submission_timeout,
+        limits=isolation.Limits(memory_bytes=args.memory_mb << 20, processes=args.processes),
+        mode=isolation.detect_mode(),
+        uid_base=args.uid_base,
+        extra_hide=[p.resolve() for p in args.hide],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.jobs < 1:
+        print("--jobs must be at least 1", file=sys.stderr)
+        return 2
+    settings = settings_from_args(args)
+    if settings.mode == "none":
+        print("WARNING: no namespaces here: student code runs with limits but can read the instructor's files "
+              "and only a sitecustomize guards the network.", file=sys.stderr)
+    started = time.monotonic()
+    try:
+        summary = grade_all(
+            args.submissions.resolve(), settings, args.jobs, force=args.force, id_pattern=args.id_pattern,
+            hidden_timeout=args.hidden_timeout, write_feedback=not args.no_feedback, csv_path=args.csv,
+        )
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"autograde: {error}", file=sys.stderr)
+        return 1
+    for warning in summary["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    print_table(settings.course_dir, feedback.db_url(settings.course_dir))
+    elapsed = time.monotonic() - started
+    print(f"graded {len(summary['graded'])}, skipped {len(summary['skipped'])} already recorded, "
+          f"in {elapsed:.1f} s (confinement: {settings.mode}); grades: {summary['csv']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

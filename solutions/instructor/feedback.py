@@ -1,0 +1,250 @@
+"""Per-student feedback HTML and the grades CSV, from the instructor's gradebook.
+
+Usage (after manual grading in formgrader, to refresh both)::
+
+    python -m solutions.instructor.feedback            # all students
+    python -m solutions.instructor.feedback --student s1
+
+nbgrader's own ``generate_feedback`` shows the hidden tests to the student: the autograded notebook holds
+the restored test cells in full, and a failing hidden test prints a traceback through the checking code.
+Here each ``hidden_NAME`` cell keeps only its visible part and a one-line verdict; its outputs (which
+could print hidden inputs) and tracebacks are dropped. HTML and JavaScript outputs are dropped from every
+cell so that nothing a submission printed runs in a reader's browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import csv
+import html
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS
+
+HIDDEN_FENCE = re.compile(r"^[ \t]*#+[ \t]*BEGIN HIDDEN TESTS.*?^[ \t]*#+[ \t]*END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
+UNSAFE_MIME = ("text/html", "application/javascript", "application/vnd.jupyter.widget-view+json")
+
+
+def db_url(course_dir: Path) -> str:
+    return f"sqlite:///{course_dir / 'gradebook.db'}"
+
+
+def results_dir(course_dir: Path) -> Path:
+    return course_dir / "grading-work" / "results"
+
+
+def load_result(course_dir: Path, student: str) -> dict:
+    path = results_dir(course_dir) / f"{student}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _safe_outputs(outputs: list) -> list:
+    kept = []
+    for output in outputs:
+        if output.get("output_type") in ("display_data", "execute_result"):
+            data = {k: v for k, v in output.get("data", {}).items() if k not in UNSAFE_MIME}
+            if not data:
+                continue
+            output["data"] = data
+        kept.append(output)
+    return kept
+
+
+def sanitize(notebook, verdicts: dict[str, dict]) -> None:
+    """Remove hidden tests and unsafe outputs from an autograded notebook, in place."""
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        if cell.cell_type != "code":
+            continue
+        if grade_id.startswith("hidden_"):
+            cell.source = HIDDEN_FENCE.sub("", cell.source).rstrip() or "# hidden tests"
+            verdict = verdicts.get(grade_id[len("hidden_"):])
+            text = "hidden tests: " + (
+                "passed" if verdict and verdict.get("passed") else f"failed ({verdict['message']})" if verdict else "failed"
+            )
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
+        else:
+            cell.outputs = _safe_outputs(cell.get("outputs", []))
+
+
+def _exporter():
+    from nbconvert.exporters import HTMLExporter
+    from traitlets.config import Config
+
+    import nbgrader
+
+    base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
+    config.HTMLExporter.extra_template_paths = [str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+    return HTMLExporter(config=config)
+
+
+def _grades(course_dir: Path, student: str) -> dict[str, dict]:
+    """Per notebook: total score, max score and per-cell (score, max, comment), from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    grades = {}
+    with Gradebook(db_url(course_dir)) as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, student)
+        for notebook in submission.notebooks:
+            cells = {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
+            comments = {comment.name: comment.comment for comment in notebook.comments}
+            penalty = notebook.late_submission_penalty or 0
+            grades[notebook.name] = {
+                "score": notebook.score - penalty, "max_score": notebook.max_score,
+                "late_penalty": penalty, "cells": cells, "comments": comments,
+                "needs_manual_grade": notebook.needs_manual_grade,
+            }
+    return grades
+
+
+def render_student(course_dir: Path, student: str) -> list[Path]:
+    """Write ``feedback/<student>/assignment1/{index.html, <notebook>.html}``; return the written paths."""
+    result = load_result(course_dir, student)
+    verdicts = result.get("verdicts", {})
+    grades = _grades(course_dir, student)
+    out_dir = course_dir / "feedback" / student / ASSIGNMENT
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    exporter = None
+    for name in NOTEBOOKS:
+        source = course_dir / "autograded" / student / ASSIGNMENT / f"{name}.ipynb"
+        target = out_dir / f"{name}.html"
+        if not source.is_file():
+            target.unlink(missing_ok=True)
+            continue
+        notebook = nbformat.read(source, as_version=4)
+        sanitize(notebook, verdicts)
+        info = grades[name]
+        for cell in notebook.cells:
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if meta and meta.get("grade_id") in info["cells"]:
+                meta["score"], meta["points"] = info["cells"][meta["grade_id"]]
+            if meta and meta.get("grade_id") in info["comments"]:
+                meta["comment"] = info["comments"][meta["grade_id"]]
+        exporter = exporter or _exporter()
+        resources = {"nbgrader": {
+            "notebook": name, "score": info["score"], "max_score": info["max_score"],
+            "late_penalty": info["late_penalty"],
+        }}
+        body, _ = exporter.from_notebook_node(notebook, resources=resources)
+        target.write_text(body, encoding="utf-8")
+        written.append(target)
+    index = out_dir / "index.html"
+    index.write_text(summary_html(student, grades, result), encoding="utf-8")
+    written.append(index)
+    return written
+
+
+def summary_html(student: str, grades: dict[str, dict], result: dict) -> str:
+    """A short page: total, per-notebook scores with links, and every grading note."""
+    total = sum(info["score"] for info in grades.values())
+    maximum = sum(info["max_score"] for info in grades.values())
+    rows = []
+    for name in NOTEBOOKS:
+        info = grades.get(name)
+        if info is None:
+            continue
+        link = f'<a href="{name}.html">{name}</a>' if result.get("notebooks", {}).get(name) == "graded" else name
+        pending = " (written answers not graded yet)" if info["needs_manual_grade"] else ""
+        rows.append(f"<tr><td>{link}</td><td>{info['score']:g} / {info['max_score']:g}{pending}</td></tr>")
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in result.get("notes", []))
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(student)}: {ASSIGNMENT}</title></head><body>\n"
+        f"<h1>{ASSIGNMENT}: {html.escape(student)}</h1>\n<p>Score: {total:g} / {maximum:g}</p>\n"
+        f"<table>{''.join(rows)}</table>\n"
+        + (f"<h2>Grading notes</h2><ul>{notes}</ul>\n" if notes else "")
+        + "</body></html>\n"
+    )
+
+
+def export_csv(course_dir: Path, path: Path) -> Path:
+    """Write the grades CSV: one row per student, totals, per-cell scores, status and notes."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url(course_dir)) as gradebook:
+        assignment = gradebook.find_assignment(ASSIGNMENT)
+        cell_names = [
+            (notebook.name, cell.name)
+            for notebook in sorted(assignment.notebooks, key=lambda n: NOTEBOOKS.index(n.name) if n.name in NOTEBOOKS else 99)
+            for cell in sorted(notebook.grade_cells, key=lambda c: c.name)
+        ]
+        rows = []
+        for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
+            student = submission.student.id
+            result = load_result(course_dir, student)
+            scores = {}
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    scores[(notebook.name, grade.name)] = grade.score
+            rows.append(
+                [student, submission.timestamp.isoformat() if submission.timestamp else "",
+                 result.get("status", ""), f"{submission.score:g}", f"{submission.max_score:g}",
+                 f"{submission.code_score:g}", f"{submission.max_code_score:g}",
+                 "yes" if submission.needs_manual_grade else "no"]
+                + [f"{scores.get(key, 0):g}" for key in cell_names]
+                + [" | ".join(result.get("notes", []))]
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["student_id", "timestamp", "status", "score", "max_score", "autograded_score", "autograded_max",
+             "needs_manual_grading"]
+            + [f"{notebook}:{cell}" for notebook, cell in cell_names]
+            + ["notes"]
+        )
+        writer.writerows(rows)
+    partial.replace(path)
+    return path
+
+
+def render_all(course_dir: Path, students: list[str], jobs: int, progress=None) -> None:
+    """Render feedback for ``students`` in ``jobs`` processes (readers only: the gradebook is not written)."""
+    if not students:
+        return
+    if jobs <= 1 or len(students) == 1:
+        for student in students:
+            render_student(course_dir, student)
+            if progress:
+                progress()
+        return
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+        for future in concurrent.futures.as_completed([pool.submit(render_student, course_dir, s) for s in students]):
+            future.result()
+            if progress:
+                progress()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--course", type=Path, default=COURSE_DIR, help="nbgrader course folder (default: solutions/)")
+    parser.add_argument("--student", action="append", help="only this student (repeatable)")
+    parser.add_argument("--csv", type=Path, default=None, help="grades CSV path (default: <course>/grades.csv)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    from .record import recorded_students
+
+    students = args.student or sorted(recorded_students(db_url(args.course)))
+    render_all(args.course, students, args.jobs)
+    csv_path = export_csv(args.course, args.csv or args.course / "grades.csv")
+    print(f"feedback for {len(students)} students in {args.course / 'feedback'}; grades in {csv_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
