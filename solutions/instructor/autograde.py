@@ -65,16 +65,29 @@ def check_data(data_dir: Path) -> None:
         )
 
 
-def ensure_gradebook(course_dir: Path) -> str:
-    """Make sure the instructor's gradebook knows the assignment (``nbgrader generate_assignment``)."""
+def ensure_gradebook(course_dir: Path, template: Path) -> str:
+    """The instructor's gradebook, created from the template's when missing; it must match the source.
+
+    Both come from ``nbgrader generate_assignment`` on the same source notebooks, so a new gradebook is a
+    copy of the template's (no second nbgrader run). A gradebook whose cells differ from the current source
+    would score against stale tests, so that stops the run.
+    """
     url = feedback.db_url(course_dir)
-    if (course_dir / "gradebook.db").is_file():
-        try:
-            record.course_model(url)
-            return url
-        except Exception:  # a gradebook without the assignment (or its notebooks): generate it below
-            pass
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force", f"--CourseDirectory.root={course_dir}"], course_dir)
+    template_model = record.course_model(feedback.db_url(template))
+    if not (course_dir / "gradebook.db").is_file():
+        shutil.copy2(template / "gradebook.db", course_dir / "gradebook.db")
+        return url
+    try:
+        model = record.course_model(url)
+    except Exception:  # no assignment yet in an existing gradebook: let nbgrader add it
+        run_nbgrader(["generate_assignment", ASSIGNMENT, "--force", f"--CourseDirectory.root={course_dir}"], course_dir)
+        model = record.course_model(url)
+    if model != template_model:
+        raise ValueError(
+            f"the gradebook {course_dir / 'gradebook.db'} was made from other source notebooks than "
+            f"{source_dir(course_dir)}; update it with `cd {course_dir} && nbgrader generate_assignment "
+            f"{ASSIGNMENT} --force` (keeps the grades) before grading"
+        )
     return url
 
 
@@ -208,9 +221,9 @@ def grade_all(
         raise FileNotFoundError(f"{source_dir(course_dir) / 'hidden_checks.py'} is missing")
     if settings.mode == "root":
         isolation.check_uid_range(settings.uid_base, jobs)
-    url = ensure_gradebook(course_dir)
-    model = record.course_model(url)
     template = build_template(settings)
+    url = ensure_gradebook(course_dir, template)
+    model = record.course_model(url)
     hidden_checks = verdict.load_hidden_checks(course_dir, settings.repo_root)
     reference = verdict.Reference(hidden_checks, reference_modules(hidden_checks))
 
