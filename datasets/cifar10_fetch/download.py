@@ -8,6 +8,7 @@ file must have, so a partial file is only resumed towards the same archive.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import http.client
 import json
@@ -150,6 +151,17 @@ def _check_space(folder: Path, to_download: int, total: int) -> None:
         )
 
 
+@contextlib.contextmanager
+def _partial_kept_on_no_space(part: Path):
+    try:
+        yield
+    except NoSpace as exc:
+        raise NoSpace(
+            f"{exc}\n{human_bytes(_size(part))} already downloaded are kept in {part}: once there is room, the "
+            "same command resumes from there."
+        ) from exc
+
+
 def _attempt(url: str, part: Path, state: dict, expected: Expected, options: Options, say) -> None:
     """One request; returns when ``part`` holds the whole file, raises ``SourceFailed`` otherwise."""
     offset = _size(part)
@@ -216,7 +228,7 @@ def _attempt(url: str, part: Path, state: dict, expected: Expected, options: Opt
         received = offset
         progress = make_progress(total, "download", initial=offset, quiet=options.quiet)
         try:
-            with disk_errors("writing", part):
+            with _partial_kept_on_no_space(part), disk_errors("writing", part):
                 # Unbuffered: every chunk received is on disk at once, so a killed run loses nothing it got.
                 with open(part, mode, buffering=0) as out:
                     chunk = first if offset == 0 else _read(response, url, options.timeout)
@@ -280,7 +292,7 @@ def download(url: str, part: Path, expected: Expected, options: Options, say: Ca
             if failures > options.retries:
                 kept = _size(part)
                 raise SourceFailed(
-                    f"The transfer from {url} was interrupted: {exc} (gave up after {failures} failed "
+                    f"Downloading {url} failed: {exc} (gave up after {failures} failed "
                     f"attempt{'s' if failures > 1 else ''} in a row; --retries {options.retries}).\n"
                     + (
                         f"{human_bytes(kept)} are kept in {part}: run the same command again to resume.\n"

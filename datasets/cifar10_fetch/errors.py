@@ -67,7 +67,7 @@ class Busy(FetchError):
 def free_space_note(path: Path) -> str:
     """``'N MB free in DIR'`` for the nearest existing ancestor of ``path``, or ``''`` if it cannot be read."""
     probe = Path(path)
-    while not probe.exists() and probe != probe.parent:
+    while not probe.is_dir() and probe != probe.parent:
         probe = probe.parent
     try:
         free = shutil.disk_usage(str(probe)).free
@@ -88,8 +88,8 @@ def translate_os_error(exc: OSError, action: str, path: Path) -> Exception:
         return NoSpace(
             f"No room to store the data: {action} {path} failed ({reason}"
             + (f"; {note}" if note else "")
-            + ").\nCIFAR-10 needs about 400 MB while it is fetched (170 MB archive + 180 MB unpacked), "
-            "180 MB afterwards.\nWhat to do: free some space, or " + DIR_HINT + "."
+            + ").\nCIFAR-10 needs about 350 MB while it is fetched (170 MB archive + 180 MB unpacked, and 180 MB "
+            "more while an old copy is replaced), 180 MB afterwards.\nWhat to do: free some space, or " + DIR_HINT + "."
         )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return PermissionDenied(

@@ -50,14 +50,15 @@ def _device(name: str) -> tuple:
     return info, None
 
 
+# Each entry builds fresh members (their data streams are consumed when a tar is written).
 UNSAFE_MEMBERS = {
-    "parent": ([_regular(f"{FOLDER}/../../escaped.txt", b"owned")], "climbs out of the destination with '..'"),
-    "absolute": ([_regular("/tmp/cifar-fetch-escaped.txt", b"owned")], "has an absolute path"),
-    "symlink": ([_link(f"{FOLDER}/link", "/etc/passwd", tarfile.SYMTYPE)], "is a link"),
-    "hardlink": ([_link(f"{FOLDER}/hard", f"{FOLDER}/readme.html", tarfile.LNKTYPE)], "is a link"),
-    "device": ([_device(f"{FOLDER}/null")], "is a device or special file"),
-    "duplicate": ([_regular(f"{FOLDER}/readme.html", b"second copy")], "appears twice"),
-    "backslash": ([_regular(f"{FOLDER}/..\\..\\escaped.txt", b"owned")], "contains '\\' or ':'"),
+    "parent": (lambda: [_regular(f"{FOLDER}/../../escaped.txt", b"owned")], "climbs out of the destination with '..'"),
+    "absolute": (lambda: [_regular("/tmp/cifar-fetch-escaped.txt", b"owned")], "has an absolute path"),
+    "symlink": (lambda: [_link(f"{FOLDER}/link", "/etc/passwd", tarfile.SYMTYPE)], "is a link"),
+    "hardlink": (lambda: [_link(f"{FOLDER}/hard", f"{FOLDER}/readme.html", tarfile.LNKTYPE)], "is a link"),
+    "device": (lambda: [_device(f"{FOLDER}/null")], "is a device or special file"),
+    "duplicate": (lambda: [_regular(f"{FOLDER}/readme.html", b"second copy")], "appears twice"),
+    "backslash": (lambda: [_regular(f"{FOLDER}/..\\..\\escaped.txt", b"owned")], "contains '\\' or ':'"),
 }
 
 
@@ -65,7 +66,7 @@ UNSAFE_MEMBERS = {
 def test_archive_with_an_escaping_or_special_member_is_refused_whole(case, archive, tmp_path, target):
     members, reason = UNSAFE_MEMBERS[case]
     bad = tmp_path / "bad.tar.gz"
-    digest = build_tar(bad, archive.files, extra=members)
+    digest = build_tar(bad, archive.files, extra=members())
     result = run_fetch(env=fetch_env(target, str(bad), sha256=digest))
     assert result.returncode == 1
     assert f"Refusing to unpack {bad}" in result.stderr
@@ -78,7 +79,7 @@ def test_archive_with_an_escaping_or_special_member_is_refused_whole(case, archi
 def test_refused_archive_leaves_an_existing_copy_untouched(archive, other_archive, tmp_path, target):
     assert run_fetch(env=fetch_env(target, str(archive.path), md5=archive.md5)).returncode == 0
     bad = tmp_path / "bad.tar.gz"
-    digest = build_tar(bad, other_archive.files, extra=UNSAFE_MEMBERS["parent"][0])
+    digest = build_tar(bad, other_archive.files, extra=UNSAFE_MEMBERS["parent"][0]())
     result = run_fetch("--force", env=fetch_env(target, str(bad), sha256=digest))
     assert result.returncode == 1 and "Refusing to unpack" in result.stderr
     assert folder_files(target) == archive.files

@@ -160,6 +160,7 @@ def test_refused_connection_is_retried_then_reported_with_the_mirror_hint(archiv
     result = run_fetch("--retries", "2", "--backoff", "0.01", env=fetch_env(target, url, md5=archive.md5))
     assert result.returncode == 1
     assert "127.0.0.1:9 refused the connection" in result.stderr
+    assert "Downloading " + url + " failed: 127.0.0.1:9 refused the connection" in result.stderr
     assert "gave up after 3 failed attempts in a row; --retries 2" in result.stderr
     assert "CIFAR10_URL" in result.stderr
     assert result.stdout.count("retrying in") == 2
