@@ -21,7 +21,7 @@ VERDICTS = {"ok", "MISSED", "info"}
 def test_stats_summarize_median_range_and_relative_spread():
     stats = Stats.of([4.0, 1.0, 2.0])
     assert (stats.median, stats.low, stats.high) == (2.0, 1.0, 4.0)
-    assert stats.spread == pytest.approx(0.75)  # (4 - 1) / (2 * 2)
+    assert stats.spread == pytest.approx(0.375)  # quartiles 1.5 and 3: (3 - 1.5) / (2 * 2)
     assert stats.as_dict()["runs"] == 3
 
 
@@ -37,12 +37,20 @@ def test_compare_alternates_the_order_inside_each_pair():
     assert len(result.ratio.values) == len(result.candidate.values) == len(result.floor.values) == 4
 
 
-def test_compare_stops_at_its_budget_once_three_pairs_are_taken():
+def test_compare_takes_the_minimum_of_pairs_when_the_budget_is_spent():
     calls = []
-    result = compare(lambda: calls.append("c"), lambda: calls.append("f"), runs=50, warmup=False,
+    result = compare(lambda: calls.append("c"), lambda: calls.append("f"), runs=3, max_runs=50, warmup=False,
                      budget_seconds=0.0)
     assert len(result.ratio.values) == 3
     assert calls.count("c") == 3
+
+
+def test_compare_takes_up_to_the_maximum_of_pairs_within_the_budget():
+    calls = []
+    result = compare(lambda: calls.append("c"), lambda: calls.append("f"), runs=2, max_runs=6, warmup=False,
+                     budget_seconds=600.0)
+    assert len(result.ratio.values) == 6
+    assert calls.count("f") == 6
 
 
 def test_compare_refuses_a_run_count_below_one():

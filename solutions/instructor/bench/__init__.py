@@ -18,6 +18,7 @@ from .kernels import run_knn, run_losses, run_training
 from .loading import run_loading
 from .report import Report, table_lines
 
+USES_LOSS_ARRAYS = {"losses", "training"}
 SECTIONS = {
     "losses": run_losses,
     "knn": run_knn,
@@ -33,11 +34,12 @@ def run(settings, sections, command: str) -> Report:
     source = data_module.resolve(settings)
     report.data_source = source.description
     print(f"data: {source.description}", file=sys.stderr)
-    for name in SECTIONS:
-        if name not in sections:
-            continue
+    selected = [name for name in SECTIONS if name in sections]
+    for index, name in enumerate(selected):
         print(f"running {name}", file=sys.stderr)
         SECTIONS[name](report, source, settings)
+        if not set(selected[index + 1:]) & USES_LOSS_ARRAYS:
+            source.release()
     print(f"\nData: {report.data_source}. Ratios are medians of per-pair ratios (candidate and basis timed side "
           "by side); spread is half the range over the runs.\n")
     for line in table_lines(report):

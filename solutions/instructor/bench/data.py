@@ -79,14 +79,32 @@ class DataSource:
     description: str
     cifar_dir: Optional[Path]
     settings: Settings
+    _float64: Optional[tuple] = None
 
     @property
     def real(self) -> bool:
         return self.cifar_dir is not None
 
     def loss_arrays(self, dtype):
-        """``(X_dev, y_dev, X_full, y_full)``: X of shapes (dev_rows, dim) and (full_rows, dim) in ``dtype``."""
+        """``(X_dev, y_dev, X_full, y_full)``: X of shapes (dev_rows, dim) and (full_rows, dim) in ``dtype``.
+
+        The float64 arrays are built once and kept until :meth:`release`; float32 is their rounded copy, so
+        both dtypes see the same numbers.
+        """
+        if self._float64 is None:
+            self._float64 = self._build_float64()
+        X_dev, y_dev, X_full, y_full = self._float64
+        if np.dtype(dtype) == np.float64:
+            return X_dev, y_dev, X_full, y_full
+        return X_dev.astype(dtype), y_dev, X_full.astype(dtype), y_full
+
+    def release(self) -> None:
+        """Drop the cached arrays (1.2 GB at the full shape)."""
+        self._float64 = None
+
+    def _build_float64(self):
         s = self.settings
+        dtype = np.float64
         if self.real:
             from cs231n.data_utils import get_CIFAR10_data
 

@@ -55,12 +55,12 @@ def run_loading(report: Report, data, settings) -> None:
     def load():
         load_CIFAR10(folder)
 
-    result = compare(load, read_files, settings.runs, budget_seconds=settings.budget_seconds)
+    result = compare(load, read_files, **settings.slow())
     report.add(Row(section, "load_CIFAR10 time", result.candidate, "s", result.ratio, "reading the batch files"))
     for dtype in (np.float64, np.float32):
         name = np.dtype(dtype).name
-        result = compare(lambda: get_CIFAR10_data(dtype=dtype, cifar10_dir=folder, **splits), load, settings.runs,
-                         budget_seconds=settings.budget_seconds)
+        result = compare(lambda: get_CIFAR10_data(dtype=dtype, cifar10_dir=folder, **splits), load,
+                         **settings.slow())
         report.add(Row(section, f"get_CIFAR10_data {name} time", result.candidate, "s", result.ratio, "load_CIFAR10"))
 
     memory_runs = 1 if settings.quick else 2  # peaks are nearly deterministic; two runs show that they are

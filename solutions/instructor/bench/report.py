@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import platform
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
@@ -95,7 +96,10 @@ class Report:
     notes: List[str] = field(default_factory=list)
 
     def add(self, row: Row) -> Row:
+        """Keep ``row`` and show it at once on stderr, so a long run shows its progress."""
         self.rows.append(row)
+        print(f"  {row.section}: {row.item}: {format_quantity(row.value.median, row.unit)}, "
+              f"{row.ratio.median:.2f}x {row.basis}, {row.verdict}", file=sys.stderr, flush=True)
         return row
 
     def skip(self, section: str, reason: str) -> None:

@@ -27,12 +27,15 @@ class Settings:
         C.
     knn_train, knn_test : int
         Training and test examples of the kNN distance benchmark (D = 3072).
+    knn_loop_rows : int
+        Test rows the two looped distance functions are timed on (their cost is linear in the rows).
     train_iters, batch_size : int
         SGD steps and minibatch size of the training benchmark.
-    runs : int
-        Pairs timed for each fast figure; slow figures stop after three once ``budget_seconds`` is spent.
-    budget_seconds : float
-        Time after which a figure takes no more runs (beyond three).
+    runs, max_runs, budget_seconds :
+        Every figure of a fast kernel is the median of at least ``runs`` timed pairs, and of more, up to
+        ``max_runs``, while its time so far is under ``budget_seconds``.
+    slow_runs : int
+        Timed pairs of figures that take seconds per call (naive losses, looped distances, loading).
     heavy_runs : int
         Runs of each notebook and of each grading configuration (minutes each in the full setting).
     class_size : int
@@ -50,14 +53,25 @@ class Settings:
     classes: int = 10
     knn_train: int = 5000
     knn_test: int = 500
+    knn_loop_rows: int = 100
     train_iters: int = 1500
     batch_size: int = 200
     runs: int = 5
-    budget_seconds: float = 20.0
+    max_runs: int = 21
+    budget_seconds: float = 5.0
+    slow_runs: int = 3
     heavy_runs: int = 2
     class_size: int = 500
     grading_submissions: int = 2
     work_dir: Path = WORK_DIR
+
+    def fast(self) -> dict:
+        """Keyword arguments of :func:`timing.compare` for a kernel that takes milliseconds to a second."""
+        return {"runs": self.runs, "max_runs": self.max_runs, "budget_seconds": self.budget_seconds}
+
+    def slow(self) -> dict:
+        """Keyword arguments of :func:`timing.compare` for work that takes seconds per call."""
+        return {"runs": min(self.slow_runs, self.runs)}
 
     @classmethod
     def full(cls, **overrides) -> "Settings":
@@ -66,6 +80,6 @@ class Settings:
     @classmethod
     def quick_smoke(cls, **overrides) -> "Settings":
         values = dict(quick=True, dev_rows=100, full_rows=1000, knn_train=200, knn_test=20, train_iters=20,
-                      runs=3, budget_seconds=1.0, heavy_runs=1)
+                      runs=3, max_runs=3, budget_seconds=0.0, slow_runs=2, heavy_runs=1)
         values.update(overrides)
         return cls(**values)

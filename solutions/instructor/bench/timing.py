@@ -46,10 +46,19 @@ class Stats:
 
     @property
     def spread(self) -> float:
-        """Half the range relative to the median (0.05 means the values lie within about +-5%)."""
-        if self.median == 0:
+        """Half the interquartile range relative to the median (0.05: the middle half lies within about +-5%).
+
+        Quartiles rather than the range, because on a shared machine one run in ten can be stalled for a
+        while; ``low`` and ``high`` keep the extremes.
+        """
+        if self.median == 0 or len(self.values) < 2:
             return 0.0
-        return (self.high - self.low) / (2 * abs(self.median))
+        lower, _, upper = statistics.quantiles(self.values, n=4, method="inclusive")
+        return (upper - lower) / (2 * abs(self.median))
+
+    def scaled(self, factor: float) -> "Stats":
+        """Every value multiplied by ``factor`` (for work timed on a part and extrapolated linearly)."""
+        return Stats.of([value * factor for value in self.values])
 
     def as_dict(self) -> dict:
         return {"median": self.median, "low": self.low, "high": self.high, "spread": self.spread,
@@ -90,25 +99,26 @@ def compare(
     candidate: Callable[[], object],
     floor: Callable[[], object],
     runs: int,
+    max_runs: Optional[int] = None,
+    budget_seconds: float = 0.0,
     warmup: bool = True,
-    budget_seconds: Optional[float] = None,
-    min_runs: int = 3,
 ) -> Comparison:
-    """Time ``candidate`` and ``floor`` in up to ``runs`` adjacent pairs and summarize the ratios.
+    """Time ``candidate`` and ``floor`` in adjacent pairs and summarize the per-pair ratios.
 
-    The order inside a pair alternates (floor first, then candidate first, ...) so that a trend in the
-    machine's load does not favour either side. When ``budget_seconds`` is given, no new pair starts once
-    that much time was spent and at least ``min(runs, min_runs)`` pairs were taken, so that slow Python
-    loops get three runs while fast products get ``runs``.
+    ``runs`` pairs are always taken; more follow, up to ``max_runs``, while less than ``budget_seconds``
+    have passed, so that millisecond kernels get many pairs and multi-second loops get ``runs``. The order
+    inside a pair alternates (floor first, then candidate first, ...) so that a trend in the machine's load
+    does not favour either side.
     """
     runs = _check_runs(runs)
+    max_runs = runs if max_runs is None else max(runs, _check_runs(max_runs))
     if warmup:
         floor()
         candidate()
     candidate_times, floor_times = [], []
     start = time.perf_counter()
-    for index in range(runs):
-        if budget_seconds is not None and index >= min(runs, min_runs) and time.perf_counter() - start > budget_seconds:
+    for index in range(max_runs):
+        if index >= runs and time.perf_counter() - start > budget_seconds:
             break
         if index % 2 == 0:
             floor_times.append(time_once(floor))
