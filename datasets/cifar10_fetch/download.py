@@ -180,10 +180,12 @@ def _attempt(url: str, part: Path, state: dict, expected: Expected, options: Opt
             if total == offset:
                 return
             discard_partial(part)
-            raise TransientFailure(f"{_host(url)} cannot resume at byte {offset:,} (HTTP 416); starting over")
+            raise TransientFailure(
+                f"{_host(url)} cannot resume at byte {offset:,} (HTTP 416); starting over"
+            ) from exc
         if exc.code in RETRY_STATUSES:
-            raise TransientFailure(f"HTTP {exc.code} {exc.reason} from {_host(url)}")
-        raise SourceFailed(f"{url} answered HTTP {exc.code} {exc.reason}.\n{MIRROR_HINT}")
+            raise TransientFailure(f"HTTP {exc.code} {exc.reason} from {_host(url)}") from exc
+        raise SourceFailed(f"{url} answered HTTP {exc.code} {exc.reason}.\n{MIRROR_HINT}") from exc
     except urllib.error.URLError as exc:
         raise _network_failure(url, exc.reason, options.timeout) from exc
     except (http.client.HTTPException, OSError) as exc:

@@ -60,7 +60,9 @@ def _existing_copy_is_good(settings: Settings, say: Say) -> bool:
     if not os.path.lexists(target):
         return False
     if not target.is_dir():
-        raise FetchError(f"{target} exists but is not a folder.\nWhat to do: move it away, or set CIFAR10_DIR elsewhere.")
+        raise FetchError(
+            f"{target} exists but is not a folder.\nWhat to do: move it away, or set CIFAR10_DIR elsewhere."
+        )
     foreign = foreign_entries(target)
     if foreign:
         raise FetchError(

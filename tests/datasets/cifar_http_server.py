@@ -160,3 +160,19 @@ class LoopbackServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def _serve_file_forever(path: str) -> None:
+    """``python cifar_http_server.py FILE``: serve FILE (with Range) at the printed URL until killed."""
+    from pathlib import Path
+
+    with LoopbackServer() as server:
+        server.routes["/" + Path(path).name] = Route(Path(path).read_bytes())
+        print(server.url("/" + Path(path).name), flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    import sys
+
+    _serve_file_forever(sys.argv[1])

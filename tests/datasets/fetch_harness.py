@@ -1,4 +1,9 @@
-"""Running the real fetch command in a subprocess, and the test archives it fetches."""
+"""Running the real fetch command in a subprocess, and the test archives it fetches.
+
+The command runs under the interpreter running the tests, or under ``$FETCH_TEST_PYTHON`` when set (the
+command needs only the standard library, so e.g. ``FETCH_TEST_PYTHON=python3.8`` checks the oldest
+supported Python).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ WRAPPER = REPO_ROOT / "datasets" / "get_datasets.sh"
 DATASETS_DIR = REPO_ROOT / "datasets"
 MANIFEST = ".cifar10-manifest.json"
 RUN_TIMEOUT = 60
+PYTHON = os.environ.get("FETCH_TEST_PYTHON", sys.executable)
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,8 @@ def fetch_env(target: Path, urls: str, md5: Optional[str] = None, sha256: Option
         for key, value in os.environ.items()
         if not key.startswith("CIFAR10_") and key.lower() not in ("http_proxy", "https_proxy", "all_proxy")
     }
-    env.update(CIFAR10_DIR=str(target), CIFAR10_URL=urls, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    loopback = "127.0.0.1,localhost"
+    env.update(CIFAR10_DIR=str(target), CIFAR10_URL=urls, NO_PROXY=loopback, no_proxy=loopback)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     if md5:
         env["CIFAR10_MD5"] = md5
@@ -58,7 +65,7 @@ def fetch_env(target: Path, urls: str, md5: Optional[str] = None, sha256: Option
     return env
 
 
-def run_fetch(*args: str, env: Dict[str, str], python: str = sys.executable, **kwargs) -> subprocess.CompletedProcess:
+def run_fetch(*args: str, env: Dict[str, str], python: str = PYTHON, **kwargs) -> subprocess.CompletedProcess:
     """Run ``python datasets/fetch_cifar10.py ARGS`` to completion and capture its output."""
     return subprocess.run(
         [python, str(FETCH_SCRIPT), *args],
@@ -106,13 +113,13 @@ def start_fetch(*args: str, env: Dict[str, str], pause: Optional[tuple] = None) 
     With a pause, the line ``PAUSED`` is printed on stdout when the function has returned.
     """
     if pause is None:
-        command = [sys.executable, str(FETCH_SCRIPT), *args]
+        command = [PYTHON, str(FETCH_SCRIPT), *args]
     else:
         module, function, seconds = pause
         code = _PAUSING_DRIVER.format(
             datasets=str(DATASETS_DIR), module=module, function=function, marker="PAUSED", seconds=seconds
         )
-        command = [sys.executable, "-c", code, *args]
+        command = [PYTHON, "-c", code, *args]
     return subprocess.Popen(
         command, env=env, cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cifar_factory import write_cifar_batches
-from fetch_harness import DATASETS_DIR, MANIFEST, REPO_ROOT, WRAPPER, fetch_env, folder_files, run_fetch
+from fetch_harness import DATASETS_DIR, MANIFEST, PYTHON, REPO_ROOT, WRAPPER, fetch_env, folder_files, run_fetch
 
 sys.path.insert(0, str(DATASETS_DIR))
 from cifar10_fetch.cli import build_parser  # noqa: E402
@@ -38,10 +38,11 @@ def test_help_documents_every_option_and_every_variable_the_code_reads():
 
 def test_bash_wrapper_prefers_the_project_venv_and_passes_every_argument(tmp_path):
     bundle = tmp_path / "bundle"
-    shutil.copytree(DATASETS_DIR, bundle / "datasets", ignore=shutil.ignore_patterns("__pycache__", "cifar-10-*", ".cifar10-*"))
+    skip_data = shutil.ignore_patterns("__pycache__", "cifar-10-*", ".cifar10-*")
+    shutil.copytree(DATASETS_DIR, bundle / "datasets", ignore=skip_data)
     venv_python = bundle / ".venv" / "bin" / "python"
     venv_python.parent.mkdir(parents=True)
-    venv_python.write_text(f'#!/bin/sh\necho "venv python: $*" >&2\nexec "{sys.executable}" "$@"\n')
+    venv_python.write_text(f'#!/bin/sh\necho "venv python: $*" >&2\nexec "{PYTHON}" "$@"\n')
     venv_python.chmod(0o755)
     env = fetch_env(tmp_path / "nowhere" / "cifar-10-batches-py", "")
     result = subprocess.run(
@@ -70,7 +71,7 @@ def test_runs_on_the_standard_library_alone_with_a_text_progress_bar(archive, ta
     # -S: no site-packages, so neither tqdm nor numpy can be imported.
     env = fetch_env(target, str(archive.path), md5=archive.md5)
     result = subprocess.run(
-        [sys.executable, "-S", str(DATASETS_DIR / "fetch_cifar10.py")], env=env, cwd=str(REPO_ROOT),
+        [PYTHON, "-S", str(DATASETS_DIR / "fetch_cifar10.py")], env=env, cwd=str(REPO_ROOT),
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr

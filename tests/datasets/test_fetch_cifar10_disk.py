@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from cifar_http_server import Route
-from fetch_harness import fetch_env, folder_files, leftovers, run_fetch
+from fetch_harness import PYTHON, fetch_env, folder_files, leftovers, run_fetch
 
 ARCHIVE_PATH = "/cifar-10-python.tar.gz"
 
@@ -75,7 +74,7 @@ NOBODY = 65534
 
 def _python_for_nobody() -> str:
     """An interpreter the unprivileged user can run (the fetch needs only the standard library)."""
-    for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+    for candidate in (PYTHON, "/usr/bin/python3", "/usr/local/bin/python3"):
         try:
             probe = subprocess.run([candidate, "-c", "pass"], user=NOBODY, group=NOBODY, capture_output=True)
         except OSError:  # e.g. an interpreter inside /root
