@@ -144,3 +144,59 @@ def test_unknown_section_is_refused_with_the_choices(capsys):
     error = capsys.readouterr().err
     assert "unknown section speed" in error
     assert ", ".join(SECTIONS) in error
+
+
+NOTEBOOK_CODE = """import os, sys
+from pathlib import Path
+root = Path.cwd()
+while not (root / "cs231n" / "data_utils.py").is_file():
+    root = root.parent
+sys.path.insert(0, str(root))
+import numpy as np
+from cs231n.data_utils import load_CIFAR10
+from cs231n.classifiers.linear_svm import svm_loss_vectorized
+X, y, _, _ = load_CIFAR10(os.environ["CIFAR10_DIR"])
+assert os.environ.get("CS231N_QUICK") == "1"
+W = np.zeros((3072, 10))
+loss, _ = svm_loss_vectorized(W, X.reshape(len(X), -1), y, 0.0)
+print(f"training accuracy: {float(np.mean(y == 0)):.3f} loss {loss:.1f}")
+{failure}"""
+
+
+def _write_notebooks(folder, failing=None):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    folder.mkdir(parents=True)
+    for name in ("knn", "svm", "softmax"):
+        code = NOTEBOOK_CODE.replace("{failure}", "raise RuntimeError('broken on purpose')" if name == failing else "")
+        kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(new_notebook(cells=[new_code_cell(code)], metadata={"kernelspec": kernelspec}),
+                       folder / f"{name}.ipynb")
+    return folder
+
+
+@pytest.mark.slow
+def test_notebooks_run_with_real_kernels_on_the_reference_submission(tmp_path, capsys):
+    # The stand-in notebooks use the reference classifiers through the copied bundle: the stubs would raise.
+    settings = Settings.quick_smoke(work_dir=tmp_path / "work",
+                                    notebook_source=_write_notebooks(tmp_path / "source", failing="softmax"))
+    report = run(settings, ["notebooks"], "test")
+    rows = {row.item: row for row in report.rows}
+    assert set(rows) == {f"{name}.ipynb {kind} (quick setting)" for name in ("knn", "svm", "softmax")
+                         for kind in ("wall time", "peak memory")}
+    assert rows["knn.ipynb wall time (quick setting)"].note.startswith("training accuracy: ")
+    assert rows["softmax.ipynb wall time (quick setting)"].note.startswith("FAILED: ")
+    assert "broken on purpose" in rows["softmax.ipynb wall time (quick setting)"].note
+    # The kernel imports numpy and holds the data: its peak is far above an idle interpreter's.
+    assert rows["svm.ipynb peak memory (quick setting)"].value.median > 50e6
+    _check_rows([row.as_dict() for row in report.rows])
+
+
+def test_notebooks_section_says_skipped_when_the_notebooks_are_absent(tmp_path):
+    settings = Settings.quick_smoke(work_dir=tmp_path / "work", notebook_source=tmp_path / "nowhere")
+    report = run(settings, ["notebooks"], "test")
+    assert report.rows == []
+    assert report.skipped[0]["section"] == "notebooks"
+    assert report.skipped[0]["reason"].endswith("knn.ipynb, " + str(tmp_path / "nowhere" / "svm.ipynb") + ", "
+                                                + str(tmp_path / "nowhere" / "softmax.ipynb") + " absent")

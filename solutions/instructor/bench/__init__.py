@@ -4,7 +4,8 @@ autograding and the fetch, as ratios measured side by side.
 Modules, one job each: ``timing`` (medians, spreads, side-by-side pairs, peak memory of a child process),
 ``report`` (rows, verdicts, table, JSON), ``settings`` (shapes and run counts), ``data`` (real or generated
 data), ``kernels`` (losses, kNN, training), ``loading`` and ``probe`` (loading and preprocessing),
-``fetch`` (the fetch script over a loopback mirror).
+``notebooks`` and ``run_notebook`` (the solution notebooks end to end), ``fetch`` (the fetch script over a
+loopback mirror).
 Run it with ``python -m solutions.instructor.bench`` (``make bench``).
 """
 
@@ -16,6 +17,7 @@ from . import data as data_module
 from .fetch import run_fetch
 from .kernels import run_knn, run_losses, run_training
 from .loading import run_loading
+from .notebooks import run_notebooks
 from .report import Report, table_lines
 
 USES_LOSS_ARRAYS = {"losses", "training"}
@@ -24,6 +26,7 @@ SECTIONS = {
     "knn": run_knn,
     "training": run_training,
     "loading": run_loading,
+    "notebooks": run_notebooks,
     "fetch": run_fetch,
 }
 

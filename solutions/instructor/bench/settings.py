@@ -8,6 +8,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED_ARCHIVE = REPO_ROOT.parent / "shared" / "datasets" / "cifar-10-python.tar.gz"
 DEFAULT_JSON = REPO_ROOT / "bench-results" / "latest.json"
+NOTEBOOK_SOURCE = REPO_ROOT / "solutions" / "source" / "assignment1"
 WORK_DIR = REPO_ROOT / "bench-results" / "work"
 
 
@@ -42,6 +43,8 @@ class Settings:
         Submissions of the class whose grading time is projected.
     grading_submissions : int
         Submissions graded per autograder run (at least 2, so that --jobs 2 has work for both cores).
+    notebook_source : Path
+        The folder of the solution notebooks (nbgrader's source folder of assignment1).
     work_dir : Path
         Scratch folder for data, bundle copies and fetched archives (inside the gitignored bench-results/).
     """
@@ -63,6 +66,7 @@ class Settings:
     heavy_runs: int = 2
     class_size: int = 500
     grading_submissions: int = 2
+    notebook_source: Path = NOTEBOOK_SOURCE
     work_dir: Path = WORK_DIR
 
     def fast(self) -> dict:
