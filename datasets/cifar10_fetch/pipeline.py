@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
 from .check_copy import check_copy, foreign_entries
-from .errors import FetchError, SourceFailed, VerificationFailed, disk_errors
+from .errors import Busy, FetchError, PermissionDenied, SourceFailed, VerificationFailed, disk_errors
 from .install import exclusive_lock, recover_and_clean, swap_into_place
-from .layout import ARCHIVE_NAME, PART_SUFFIX, PART_STATE_SUFFIX
+from .layout import ARCHIVE_NAME, EXTRACT_PREFIX, OLD_COPY_PREFIX, PART_STATE_SUFFIX, PART_SUFFIX
 from .manifest import build_manifest, write_manifest
 from .options import Options
 from .progress import human_bytes
@@ -54,11 +54,32 @@ def _folder_size(folder: Path, manifest: dict) -> int:
     return sum(entry["size"] for entry in manifest["files"].values())
 
 
-def _existing_copy_is_good(settings: Settings, say: Say) -> bool:
-    """True when the destination already holds a copy that passes the quick check (adopting old copies)."""
+def _report_good_copy(target: Path, say: Say) -> bool:
+    """True (and says so) when ``target`` passes the quick check; a complete folder without manifest is adopted.
+
+    Reads only (apart from the adopted manifest), so a good copy in a read-only place needs no lock.
+    """
+    started = time.perf_counter()
+    result = check_copy(target, full=False)
+    if not result.ok:
+        return False
+    if result.manifest is None:
+        _adopt(target, say)
+        return True
+    say(
+        f"CIFAR-10 is already in {target} ({len(result.manifest['files'])} files, "
+        f"{human_bytes(_folder_size(target, result.manifest))}; sizes match its manifest, checked in "
+        f"{time.perf_counter() - started:.3f} s). Nothing to download.\n"
+        "(--check also compares checksums; --force fetches again.)"
+    )
+    return True
+
+
+def _explain_replacement(settings: Settings, say: Say) -> None:
+    """Say why an existing destination is fetched again, or refuse when it is not ours to replace."""
     target = settings.target
     if not os.path.lexists(target):
-        return False
+        return
     if not target.is_dir():
         raise FetchError(
             f"{target} exists but is not a folder.\nWhat to do: move it away, or set CIFAR10_DIR elsewhere."
@@ -71,23 +92,9 @@ def _existing_copy_is_good(settings: Settings, say: Say) -> bool:
         )
     if settings.force:
         say(f"--force: fetching again; the copy in {target} stays until the new one is complete.")
-        return False
-    started = time.perf_counter()
-    result = check_copy(target, full=False)
-    if not result.ok:
-        say(f"The copy in {target} is incomplete or damaged ({result.reason}). Fetching a fresh one; the old "
-            "copy stays until the new one is complete.")
-        return False
-    if result.manifest is None:
-        _adopt(target, say)
-        return True
-    say(
-        f"CIFAR-10 is already in {target} ({len(result.manifest['files'])} files, "
-        f"{human_bytes(_folder_size(target, result.manifest))}; sizes match its manifest, checked in "
-        f"{time.perf_counter() - started:.3f} s). Nothing to download.\n"
-        "(--check also compares checksums; --force fetches again.)"
-    )
-    return True
+    else:
+        say(f"The copy in {target} is incomplete or damaged ({check_copy(target).reason}). Fetching a fresh one; "
+            "the old copy stays until the new one is complete.")
 
 
 def _adopt(target: Path, say: Say) -> None:
@@ -209,6 +216,17 @@ def _interrupted(settings: Settings, progress: _Progress) -> Interrupted:
     return Interrupted(f"Interrupted. {untouched}Run the same command again to finish.")
 
 
+def _tidy(target: Path, say: Say) -> None:
+    """Remove what an interrupted run left beside a good copy, when there is any and the lock is free."""
+    if not any(path for prefix in (EXTRACT_PREFIX, OLD_COPY_PREFIX) for path in target.parent.glob(prefix + "*")):
+        return
+    try:
+        with exclusive_lock(target.parent):
+            recover_and_clean(target, say)
+    except (Busy, PermissionDenied):
+        pass  # Another run is busy there, or the folder is read-only: the leftovers wait for a later run.
+
+
 def run(settings: Settings, say: Say) -> None:
     """Make ``settings.target`` hold a complete, verified copy of CIFAR-10.
 
@@ -218,14 +236,19 @@ def run(settings: Settings, say: Say) -> None:
         With a message for the user; ``Interrupted`` (exit status 130) on Ctrl-C or SIGTERM.
     """
     target = settings.target
+    if not settings.force and _report_good_copy(target, say):
+        _tidy(target, say)
+        return
     with disk_errors("creating", target.parent):
         target.parent.mkdir(parents=True, exist_ok=True)
     progress = _Progress()
     try:
         with exclusive_lock(target.parent):
             recover_and_clean(target, say)
-            if _existing_copy_is_good(settings, say):
+            # Checked again under the lock: a copy put back just now, or fetched by a run that held the lock.
+            if not settings.force and _report_good_copy(target, say):
                 return
+            _explain_replacement(settings, say)
             started = time.perf_counter()
             archive, record, downloaded = _obtain_archive(settings, say, progress)
             progress.step, progress.archive = "unpack", (archive if downloaded else None)

@@ -84,22 +84,40 @@ def _python_for_nobody() -> str:
     pytest.skip("no Python interpreter here can be run by the user nobody")
 
 
+def _run_without_write_access(parent: Path, env: dict):
+    """Run the command so that it cannot write in ``parent/data`` (as `nobody` when the tests run as root)."""
+    if os.geteuid() == 0:
+        return run_fetch(env=env, python=_python_for_nobody(), user=NOBODY, group=NOBODY)
+    (parent / "data").chmod(0o555)
+    return run_fetch(env=env)
+
+
+def test_good_copy_in_a_read_only_place_is_accepted_without_writing(archive):
+    parent = Path(tempfile.mkdtemp(prefix="cifar-readonly-"))
+    try:
+        parent.chmod(0o755)
+        target = parent / "data" / "cifar-10-batches-py"
+        env = fetch_env(target, str(archive.path), md5=archive.md5)
+        assert run_fetch(env=env).returncode == 0
+        env["CIFAR10_URL"] = "http://127.0.0.1:9/never-used.tar.gz"
+        result = _run_without_write_access(parent, env)
+        assert result.returncode == 0, result.stderr
+        assert "Nothing to download" in result.stdout
+    finally:
+        (parent / "data").chmod(0o755)
+        shutil.rmtree(parent)
+
+
 def test_unwritable_destination_is_reported_with_what_to_do(archive):
     parent = Path(tempfile.mkdtemp(prefix="cifar-readonly-"))
     try:
         parent.chmod(0o755)
         (parent / "data").mkdir()
         target = parent / "data" / "cifar-10-batches-py"
-        env = fetch_env(target, str(archive.path), md5=archive.md5)
-        if os.geteuid() == 0:
-            # Root writes anywhere: run as the unprivileged user `nobody` instead, in a root-owned folder.
-            shutil.copy(archive.path, parent / "cifar.tar.gz")
-            (parent / "cifar.tar.gz").chmod(0o644)
-            env["CIFAR10_URL"] = str(parent / "cifar.tar.gz")
-            result = run_fetch(env=env, python=_python_for_nobody(), user=NOBODY, group=NOBODY)
-        else:
-            (parent / "data").chmod(0o555)
-            result = run_fetch(env=env)
+        # A readable copy of the archive: `nobody` cannot enter the test's own temporary folders.
+        shutil.copy(archive.path, parent / "cifar.tar.gz")
+        (parent / "cifar.tar.gz").chmod(0o644)
+        result = _run_without_write_access(parent, fetch_env(target, str(parent / "cifar.tar.gz"), md5=archive.md5))
         assert result.returncode == 1
         assert f"Permission denied: creating {parent / 'data' / '.cifar10-lock'} failed" in result.stderr
         assert "fix the permissions of" in result.stderr and "CIFAR10_DIR=" in result.stderr
