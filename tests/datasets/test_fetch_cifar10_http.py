@@ -209,3 +209,32 @@ def test_keep_archive_leaves_the_verified_archive_beside_the_destination(server,
     env = fetch_env(target, serve(server, archive), md5=archive.md5)
     assert run_fetch("--keep-archive", *FAST, env=env).returncode == 0
     assert (target.parent / "cifar-10-python.tar.gz").read_bytes() == archive.body
+
+
+def test_truncated_copy_of_the_canonical_archive_is_rejected_by_its_size(archive, target):
+    # No checksum variable: the canonical archive's size and md5 are expected.
+    result = run_fetch(env=fetch_env(target, str(archive.path)))
+    assert result.returncode == 1
+    assert f"has {len(archive.body):,} bytes but 170,498,071 were expected" in result.stderr
+    assert "md5 c58f30108f718f92721af3b95e74349a" in result.stderr and "it is cut short" in result.stderr
+    assert not target.exists()
+
+
+def test_html_page_left_as_the_archive_by_an_old_script_is_discarded_and_fetched_again(server, archive, target):
+    target.parent.mkdir(parents=True)
+    (target.parent / "cifar-10-python.tar.gz").write_text("<html><body>503 Service Unavailable</body></html>")
+    url = serve(server, archive)
+    result = run_fetch(*FAST, env=fetch_env(target, url, md5=archive.md5))
+    assert result.returncode == 0, result.stderr
+    assert f"Discarding {target.parent / 'cifar-10-python.tar.gz'}: it does not match md5 {archive.md5}" in result.stdout
+    assert folder_files(target) == archive.files
+
+
+def test_saved_html_page_given_as_a_local_mirror_is_named_as_such(archive, tmp_path, target):
+    page = tmp_path / "cifar-10-python.tar.gz"
+    page.write_text("<!DOCTYPE html><html><head><title>Moved</title></head></html>")
+    result = run_fetch(env=fetch_env(target, str(page), md5=archive.md5))
+    assert result.returncode == 1
+    assert "It is an HTML page, not an archive; it begins '<!DOCTYPE html>" in result.stderr
+    assert f"expected md5 {archive.md5}" in result.stderr
+    assert not target.exists()
