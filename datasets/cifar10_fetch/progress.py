@@ -13,11 +13,13 @@ from typing import Optional, TextIO
 
 def human_bytes(count: float) -> str:
     """``1234567`` -> ``'1.2 MB'`` (decimal units, as download sizes are usually quoted)."""
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(count) < 1000 or unit == "GB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+    if abs(count) < 1000:
+        return f"{count:.0f} B"
+    for unit in ("kB", "MB"):
         count /= 1000
-    raise AssertionError("unreachable: the loop returns at GB")
+        if round(abs(count), 1) < 1000:
+            return f"{count:.1f} {unit}"
+    return f"{count / 1000:.1f} GB"
 
 
 def _clock(seconds: float) -> str:

@@ -226,7 +226,8 @@ def test_html_page_left_as_the_archive_by_an_old_script_is_discarded_and_fetched
     url = serve(server, archive)
     result = run_fetch(*FAST, env=fetch_env(target, url, md5=archive.md5))
     assert result.returncode == 0, result.stderr
-    assert f"Discarding {target.parent / 'cifar-10-python.tar.gz'}: it does not match md5 {archive.md5}" in result.stdout
+    stale = target.parent / "cifar-10-python.tar.gz"
+    assert f"Discarding {stale}: it does not match md5 {archive.md5}" in result.stdout
     assert folder_files(target) == archive.files
 
 
