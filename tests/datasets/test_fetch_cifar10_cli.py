@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cifar_factory import write_cifar_batches
+from cifar_http_server import Route
 from fetch_harness import DATASETS_DIR, MANIFEST, PYTHON, REPO_ROOT, WRAPPER, fetch_env, folder_files, run_fetch
 
 sys.path.insert(0, str(DATASETS_DIR))
@@ -170,3 +171,28 @@ def test_dir_option_overrides_cifar10_dir(archive, tmp_path, target):
     result = run_fetch("--dir", str(elsewhere), env=fetch_env(target, str(archive.path), md5=archive.md5))
     assert result.returncode == 0, result.stderr
     assert folder_files(elsewhere) == archive.files and not target.exists()
+
+
+def test_default_destination_is_next_to_the_script_and_git_ignores_everything_left_there(server, archive, tmp_path):
+    bundle = tmp_path / "bundle"
+    skip_data = shutil.ignore_patterns("__pycache__", "cifar-10-*", ".cifar10-*")
+    shutil.copytree(DATASETS_DIR, bundle / "datasets", ignore=skip_data)
+    shutil.copy(REPO_ROOT / ".gitignore", bundle / ".gitignore")
+    subprocess.run(["git", "init", "-q", str(bundle)], check=True)
+    sources = sorted(str(path.relative_to(bundle)) for path in bundle.rglob("*") if path.is_file() and ".git" not in
+                     path.relative_to(bundle).parts)
+    script = bundle / "datasets" / "fetch_cifar10.py"
+    env = fetch_env(Path("unused"), f"file://{archive.path}", md5=archive.md5)
+    del env["CIFAR10_DIR"]
+    done = subprocess.run([PYTHON, str(script), "--keep-archive"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert folder_files(bundle / "datasets" / "cifar-10-batches-py") == archive.files
+    # Then a forced fetch cut short: a partial download and its state file stay beside the copy.
+    server.routes["/c.tar.gz"] = Route(archive.body, drop_at=1000)
+    env["CIFAR10_URL"] = server.url("/c.tar.gz")
+    cut = subprocess.run([PYTHON, str(script), "--force", "--retries", "0"], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert cut.returncode == 1 and (bundle / "datasets" / "cifar-10-python.tar.gz.part").is_file()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=str(bundle),
+                            capture_output=True, text=True, check=True).stdout
+    assert sorted(line[3:] for line in status.splitlines()) == sources
