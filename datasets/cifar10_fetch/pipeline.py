@@ -156,6 +156,8 @@ def _obtain_archive(settings: Settings, say: Say, progress: _Progress) -> Tuple[
     for index, source in enumerate(settings.sources):
         try:
             if source.is_local:
+                if not source.path.is_file():
+                    raise SourceFailed(f"{source.url}: there is no file {source.path.resolve()}.")
                 progress.step = "verify"
                 say(f"Verifying {source.path} ...")
                 digests = verify_archive(source.path, settings.expected, source.url, quiet=settings.options.quiet)

@@ -119,6 +119,15 @@ def test_checksum_may_be_given_as_the_md5sum_file_beside_the_archive(archive, tm
     assert json.loads((target / MANIFEST).read_text())["source"]["md5"] == archive.md5
 
 
+def test_missing_local_file_is_reported_and_the_next_source_tried(archive, tmp_path, target):
+    missing = tmp_path / "nowhere" / "cifar-10-python.tar.gz"
+    result = run_fetch(env=fetch_env(target, f"{missing} file://{archive.path}", md5=archive.md5))
+    assert result.returncode == 0, result.stderr
+    assert f"{missing} failed; trying the next source" in result.stdout
+    alone = run_fetch("--force", env=fetch_env(target, str(missing), md5=archive.md5))
+    assert alone.returncode == 1 and f"{missing}: there is no file {missing}." in alone.stderr
+
+
 def test_folder_with_foreign_files_is_never_replaced(archive, target):
     target.mkdir(parents=True)
     (target / "thesis.tex").write_text("years of work")
