@@ -118,11 +118,11 @@ def _origin_path(archive: Path) -> Path:
 
 
 def _download_verified(source: Source, part: Path, settings: Settings, say: Say, progress: _Progress) -> dict:
-    """Download ``source`` into ``part`` and verify it; one fresh retry if a resumed file does not match."""
+    """Download ``source`` into ``part`` and verify it; one fresh download if a resumed file does not match."""
     # Imported here: urllib and ssl take a noticeable share of a run that finds the data already in place.
     from .download import discard_partial, download
 
-    for fresh_try in (False, True):
+    def attempt(last_try: bool) -> Optional[dict]:
         progress.step, progress.part = "download", part
         reused = download(source.url, part, settings.expected, settings.options, say)
         progress.step = "verify"
@@ -130,10 +130,16 @@ def _download_verified(source: Source, part: Path, settings: Settings, say: Say,
             return verify_archive(part, settings.expected, source.url, quiet=settings.options.quiet)
         except VerificationFailed:
             discard_partial(part)
-            if not reused or fresh_try:
+            if last_try or not reused:
                 raise
-            say("The resumed download does not match its checksum; downloading it again from the start.")
-    raise AssertionError("unreachable: the second pass returns or raises")
+            return None
+
+    digests = attempt(last_try=False)
+    if digests is None:
+        # Bytes kept from an earlier attempt may belong to another file or be damaged: start from nothing.
+        say("The resumed download does not match its checksum; downloading it again from the start.")
+        digests = attempt(last_try=True)
+    return digests
 
 
 def _obtain_archive(settings: Settings, say: Say, progress: _Progress) -> Tuple[Path, dict, bool]:
@@ -146,8 +152,7 @@ def _obtain_archive(settings: Settings, say: Say, progress: _Progress) -> Tuple[
             digests = verify_archive(cached, settings.expected, str(cached), quiet=settings.options.quiet)
         except VerificationFailed:
             say(f"Discarding {cached}: it does not match {settings.expected.describe()}.")
-            with disk_errors("removing", cached):
-                cached.unlink()
+            _remove_archive(cached)
         else:
             say(f"Reusing the verified archive {cached} left by an earlier run.")
             origin = _read_origin(cached)

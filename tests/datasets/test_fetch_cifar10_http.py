@@ -239,3 +239,17 @@ def test_saved_html_page_given_as_a_local_mirror_is_named_as_such(archive, tmp_p
     assert "It is an HTML page, not an archive; it begins '<!DOCTYPE html>" in result.stderr
     assert f"expected md5 {archive.md5}" in result.stderr
     assert not target.exists()
+
+
+def test_resumed_bytes_from_another_file_are_dropped_and_the_download_restarted(server, archive, other_archive, target):
+    # A first source serves other bytes and breaks off; the next run, from a good source, resumes them.
+    server.routes["/bad.tar.gz"] = Route(other_archive.body, drop_at=len(other_archive.body) // 2, drop_times=99)
+    first = run_fetch("--retries", "0", env=fetch_env(target, server.url("/bad.tar.gz"), md5=archive.md5))
+    assert first.returncode == 1 and "run the same command again to resume" in first.stderr
+    server.routes["/good.tar.gz"] = Route(archive.body)
+    result = run_fetch(*FAST, env=fetch_env(target, server.url("/good.tar.gz"), md5=archive.md5))
+    assert result.returncode == 0, result.stderr
+    assert "does not match its checksum; downloading it again from the start" in result.stdout
+    resumed, fresh = server.requests_for("/good.tar.gz")
+    assert resumed["range"] == f"bytes={len(other_archive.body) // 2}-" and fresh["range"] is None
+    assert folder_files(target) == archive.files
