@@ -28,6 +28,7 @@ import queue
 import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import nbformat
@@ -98,7 +99,12 @@ def reference_modules(hidden_checks):
 
 def _already_recorded(course_dir: Path, submission: intake.Submission, recorded: set[str]) -> bool:
     result = feedback.load_result(course_dir, submission.student)
-    return submission.student in recorded and result.get("sha256") == submission.sha256
+    # A grader failure is retried; anything else recorded for the same zip stands.
+    return (
+        submission.student in recorded
+        and result.get("sha256") == submission.sha256
+        and result.get("status") != "grading error"
+    )
 
 
 def _copy_autograded(source: Path, target: Path) -> None:
@@ -176,14 +182,30 @@ def grade_one(
         result["notebooks"][name] = status
         if run is not None:
             notes.extend(f"{name}: {incident}" for incident in run.incidents)
-        if absent and name not in taken.missing_notebooks:
-            notes.append(f"{name}: {absent}")
-        notes.extend(f"{name}: {s.note}" for s in scores[name] if s.note and s.note != "no response")
+        if absent:
+            if name not in taken.missing_notebooks:  # intake already said why it is missing
+                notes.append(f"{name}: {absent}")
+        else:
+            notes.extend(f"{name}: {s.note}" for s in scores[name] if s.note and s.note != "no response")
     notes.extend(check.message for check in checks.values() if not check.passed)
     statuses = set(result["notebooks"].values())
     result["status"] = "graded" if statuses == {"graded"} else "graded with problems"
     result["notes"] = list(dict.fromkeys(notes))  # keep order, drop repeats
     return Graded(submission, scores, result, work.autograded_dir, scratch)
+
+
+def failed(submission: intake.Submission, model, work_dir: Path, error: Exception) -> Graded:
+    """Zero scores and the reason, for a submission the grader itself could not process."""
+    logs = work_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / f"{submission.student}.error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    reason = f"grading error ({type(error).__name__}: {error}); see grading-work/logs/{submission.student}.error.txt"
+    result = {
+        "sha256": submission.sha256, "source": submission.path.name, "timestamp": submission.timestamp.isoformat(),
+        "status": "grading error", "notes": [reason], "verdicts": {}, "notebooks": {n: "not graded" for n in NOTEBOOKS},
+    }
+    scores = {name: record.score_notebook(None, cells, {}, reason) for name, cells in model.items()}
+    return Graded(submission, scores, result, None, None)
 
 
 def write_graded(graded: Graded, course_dir: Path, url: str) -> None:
@@ -240,6 +262,8 @@ def grade_all(
         slot = slots.get()
         try:
             return grade_one(submission, settings, template, reference, model, slot, hidden_timeout)
+        except Exception as error:  # a grader bug on one submission must not stop the batch
+            return failed(submission, model, settings.work_dir, error)
         finally:
             slots.put(slot)
 

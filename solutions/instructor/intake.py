@@ -17,6 +17,7 @@ import re
 import shutil
 import stat
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
@@ -189,7 +190,7 @@ def take_in(submission: Submission, submitted_root: Path, repo_root: Path = REPO
                 if total > MAX_TOTAL_BYTES:
                     raise IntakeError(f"the graded files exceed {MAX_TOTAL_BYTES >> 20} MB in total")
                 files[allowed] = data
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as error:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
         raise IntakeError(f"not a readable zip archive ({type(error).__name__}: {error}); re-run collectSubmission.sh") from None
 
     notes.extend(_check_manifest(manifest, files))

@@ -81,9 +81,21 @@ def course_model(db_url: str) -> dict[str, list[GradedCell]]:
     return model
 
 
+def _restored_prefix(graded: GradedCell) -> str:
+    """The comment nbgrader puts before a test cell it added back (``OverwriteCells.add_missing_cells``)."""
+    return f"# This cell (id:{graded.name}) was missing from the submission. It was added back by nbgrader.\n\n"
+
+
 def _trusted_view(cell, graded: GradedCell):
-    """The submitted cell with nbgrader metadata replaced by the gradebook's (points, flags, checksum)."""
+    """The submitted cell with nbgrader metadata replaced by the gradebook's (points, flags, checksum).
+
+    A test cell that nbgrader added back keeps the course's code after nbgrader's comment line; the
+    comment is dropped so that the checksum compares the code alone.
+    """
     view = nbformat.from_dict(dict(cell))
+    prefix = _restored_prefix(graded)
+    if isinstance(view.get("source"), str) and view.source.startswith(prefix):
+        view.source = view.source[len(prefix):]
     view.metadata = nbformat.from_dict({"nbgrader": {
         "grade": True,
         "solution": graded.solution,
@@ -142,15 +154,45 @@ def score_notebook(path: Path | None, cells: list[GradedCell], verdicts: dict[st
             scores.append(CellScore(graded, 0.0, f"{graded.name}: the test code differs from the course's"))
             continue
         auto = min(min(max(determine_grade(view)[0] or 0.0, 0.0), graded.max_score) for view in views)
-        note = None
-        if graded.function is not None:
-            check = verdicts.get(graded.function, Check(False, f"{graded.function}: not checked"))
-            if not check.passed:
-                if auto > 0:
-                    note = f"{graded.name}: capped to 0 by the out-of-process check ({check.message})"
-                auto = 0.0
-        scores.append(CellScore(graded, auto, note))
-    return scores
+        scores.append(CellScore(graded, auto))
+    return _apply_verdicts(scores, verdicts)
+
+
+def _apply_verdicts(scores: list[CellScore], verdicts: dict[str, Check]) -> list[CellScore]:
+    """Cap the kernel's scores with the out-of-process verdicts.
+
+    A hidden cell that passed in the kernel while the same check fails out of process proves that code
+    in the kernel changed what the tests saw (swallowed exceptions, patched numpy, a reference loaded from
+    disk). Then no visible test of that notebook is believed, and each hidden cell scores what its
+    out-of-process check says.
+    """
+    def verdict(function: str) -> Check:
+        return verdicts.get(function, Check(False, f"{function}: not checked"))
+
+    tampered = [
+        s.cell.function for s in scores
+        if s.cell.name.startswith("hidden_") and s.cell.function and s.auto_score and not verdict(s.cell.function).passed
+    ]
+    capped = []
+    for score in scores:
+        function = score.cell.function
+        if function is None or score.auto_score is None:
+            capped.append(score)
+            continue
+        check = verdict(function)
+        if tampered:
+            if score.cell.name.startswith("test_"):
+                note = ("visible tests not counted: the kernel passed hidden tests that fail out of process "
+                        f"({', '.join(sorted(tampered))})")
+                capped.append(CellScore(score.cell, 0.0, note))
+            else:
+                capped.append(CellScore(score.cell, score.cell.max_score if check.passed else 0.0, score.note))
+        elif not check.passed and score.auto_score > 0:
+            note = f"{score.cell.name}: capped to 0 by the out-of-process check ({check.message})"
+            capped.append(CellScore(score.cell, 0.0, note))
+        else:
+            capped.append(score)
+    return capped
 
 
 def record(db_url: str, student: str, timestamp: datetime | None, scores: dict[str, list[CellScore]]) -> None:

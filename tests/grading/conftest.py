@@ -1,0 +1,56 @@
+"""Session fixtures of the grading tests: one test course built from solutions/, one graded batch."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))  # the helpers beside this file: fixture_course, samples
+
+from fixture_course import write_course  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+REAL_SOURCE = REPO / "solutions" / "source" / "assignment1"
+GRADING_UID_BASE = 62100  # apart from the uids other tests use
+
+
+def real_source_present() -> bool:
+    return all((REAL_SOURCE / name).is_file() for name in ("knn.ipynb", "svm.ipynb", "softmax.ipynb", "hidden_checks.py"))
+
+
+@pytest.fixture(scope="session")
+def grading_course(tmp_path_factory) -> Path:
+    """A course folder like solutions/: its nbgrader_config.py and source (the stand-in when absent)."""
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy2(REPO / "solutions" / "nbgrader_config.py", course / "nbgrader_config.py")
+    source = course / "source" / "assignment1"
+    if real_source_present():
+        shutil.copytree(REAL_SOURCE, source, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    else:
+        write_course(source)
+    return course
+
+
+@pytest.fixture(scope="session")
+def release_notebooks(grading_course) -> dict[str, str]:
+    """The student notebooks nbgrader generates from the test course (what students fill in)."""
+    from solutions.instructor.release import generate_notebooks
+
+    return generate_notebooks(grading_course)
+
+
+@pytest.fixture(scope="session")
+def grading_data(tmp_path_factory) -> Path:
+    """A tiny CIFAR-10 (20 images per batch) readable by the unprivileged grading uids."""
+    from cifar_factory import write_cifar_batches
+
+    folder = write_cifar_batches(tmp_path_factory.mktemp("grading-cifar"), images_per_batch=20, seed=0)
+    for path in [folder, *folder.iterdir()]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return folder
