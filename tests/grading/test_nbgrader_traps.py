@@ -1,0 +1,123 @@
+"""nbgrader 0.9's traps, each pinned: configuration, PATH for alembic, injected files, versions.
+
+The behaviour under real grading (restored cells, warnings, dead kernels, feedback) is asserted on the
+graded batch in test_autograde_batch.py; these tests pin the settings and helpers that make it so.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from traitlets.config.loader import PyFileConfigLoader
+
+from solutions.instructor import course as course_facts
+from solutions.instructor import feedback
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def config():
+    return PyFileConfigLoader("nbgrader_config.py", path=str(REPO / "solutions")).load_config()
+
+
+def test_student_modules_are_never_overwritten_with_the_source_version(config):
+    assert sorted(config.Autograde.exclude_overwriting["assignment1"]) == sorted(course_facts.STUDENT_MODULES)
+
+
+def test_the_warning_filter_is_enabled_not_only_given_a_pattern(config):
+    assert config.IgnorePattern.enabled is True
+    pattern = re.compile(config.IgnorePattern.pattern)
+    assert pattern.search("/x/softmax.py:12: RuntimeWarning: overflow encountered in exp\n  e = np.exp(s)")
+    assert pattern.search(" 40%|####      | 4/10 [00:01<00:01]")
+    assert not pattern.search("Traceback (most recent call last):")
+
+
+def test_deleted_test_cells_are_added_back(config):
+    assert config.OverwriteCells.add_missing_cells is True
+
+
+def test_hidden_checks_are_ignored_by_the_release_but_kept_by_the_grading_workers(config):
+    assert "hidden_checks.py" in config.CourseDirectory.ignore
+    driver = (REPO / "solutions" / "instructor" / "runtime" / "grade_notebooks.py").read_text()
+    assert '"ignore": [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*"]' in driver
+
+
+def test_grading_templates_hold_no_student_module_that_nbgrader_could_inject(grading_course, grading_data, tmp_path):
+    from solutions.instructor import isolation
+    from solutions.instructor.worker import Settings, build_template
+
+    settings = Settings(course_dir=grading_course, repo_root=REPO, work_dir=tmp_path / "work", data_dir=grading_data,
+                        mode=isolation.detect_mode())
+    template = build_template(settings)
+    source = template / "source" / "assignment1"
+    assert (source / "cs231n" / "data_utils.py").is_file() and (source / "hidden_checks.py").is_file()
+    for module in course_facts.STUDENT_MODULES:
+        assert not (source / module).exists(), f"nbgrader would copy {module} into every submission"
+    assert not (template / "release").exists()
+
+
+def test_nbgrader_finds_alembic_without_the_environment_on_path(tmp_path, monkeypatch):
+    """Creating a gradebook runs `alembic`; run_nbgrader puts the interpreter's bin/ first on PATH."""
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    course_facts.run_nbgrader(["db", "student", "list", f"--CourseDirectory.root={tmp_path}"], tmp_path)
+    assert (tmp_path / "gradebook.db").is_file()
+
+
+def test_without_bin_on_path_nbgrader_cannot_create_a_gradebook(tmp_path):
+    """The trap itself, so that the helper above is known to be needed."""
+    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    env["PATH"] = "/usr/bin:/bin"
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "db", "student", "list", f"--CourseDirectory.root={tmp_path}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode != 0 and "alembic" in done.stderr
+
+
+def test_requirements_pin_nbgrader_for_each_python():
+    lines = (REPO / "requirements.txt").read_text().splitlines()
+    pins = [line for line in lines if line.startswith("nbgrader")]
+    assert any(re.match(r'nbgrader==0\.9\.5; python_version < "3\.11"', line) for line in pins), pins
+    assert any(re.match(r'nbgrader==0\.9\.6; python_version >= "3\.11"', line) for line in pins), pins
+
+
+def test_feedback_strips_hidden_tests_and_their_tracebacks():
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(
+        "# the visible part\n### BEGIN HIDDEN TESTS\nimport hidden_checks\nhidden_checks.check(\"svm_loss_naive\")\n"
+        "### END HIDDEN TESTS\n",
+        metadata={"nbgrader": {"grade_id": "hidden_svm_loss_naive", "grade": True, "points": 3}},
+    )
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="case inputs [[1.5, 2.5]]\n"),
+        nbformat.v4.new_output("error", ename="AssertionError", evalue="x",
+                               traceback=["File hidden_checks.py, line 310, in check", "want = run(...)"]),
+    ]
+    html_cell = nbformat.v4.new_code_cell("plot()")
+    html_cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<script>x()</script>",
+                                                                        "text/plain": "<Figure>"})]
+    notebook = nbformat.v4.new_notebook(cells=[cell, html_cell])
+    feedback.sanitize(notebook, {"svm_loss_naive": {"passed": False, "message": "svm_loss_naive: dW differs"}})
+    assert cell.source == "# the visible part"
+    assert [o["text"] for o in cell.outputs] == ["hidden tests: failed (svm_loss_naive: dW differs)\n"]
+    assert html_cell.outputs[0]["data"] == {"text/plain": "<Figure>"}
+
+
+def test_grading_kernels_see_nbgrader_execution_and_the_fast_setting(grading_course, grading_data, tmp_path):
+    from solutions.instructor.worker import Settings, kernel_env
+
+    settings = Settings(course_dir=grading_course, repo_root=REPO, work_dir=tmp_path, data_dir=grading_data)
+    env = kernel_env(tmp_path / "home", settings, tmp_path / "reference")
+    assert env["CS231N_QUICK"] == "1" and env["CIFAR10_DIR"] == str(grading_data)
+    # nbgrader itself sets NBGRADER_EXECUTION=autograde around execution; the grader adds nothing that
+    # reveals where the instructor's files are, except the copy of the reference the in-kernel check needs.
+    assert "NBGRADER_EXECUTION" not in env
+    assert not any(str(REPO / "solutions") in value for value in env.values())
