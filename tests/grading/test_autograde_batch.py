@@ -300,3 +300,63 @@ def test_running_again_changes_nothing(rerun, batch):
 def test_an_interrupted_run_resumes_with_only_the_unrecorded_submissions(resumed, batch):
     assert resumed["summary"]["graded"] == ["corrupt_zip", "not_json"]
     assert resumed["scores"] == batch["scores"]
+
+
+def test_inline_questions_are_graded_by_hand_in_formgrader_and_reach_the_csv(resumed, batch, tmp_path):
+    """The README's manual-grading steps against a real Jupyter server with nbgrader's formgrader."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    course = batch["course"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = "cs231n-test-token"
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}", "--allow-root"],
+        cwd=course, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "w"),
+    )
+
+    def call(path, method="GET", body=None):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", method=method, data=json.dumps(body).encode() if body else None,
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.read().decode()
+
+    try:
+        for _ in range(150):  # up to 30 s for the server to listen
+            try:
+                call("/formgrader/api/status")
+                break
+            except OSError:
+                time.sleep(0.2)
+        submissions = json.loads(call("/formgrader/api/submitted_notebooks/assignment1/knn"))
+        reference = next(s for s in submissions if s["student"] == "reference")
+        assert reference["needs_manual_grade"]
+        page = call(f"/formgrader/submissions/{reference['id']}/?index=0")
+        assert "The distances grow with the number of pixels that differ." in page
+        grades = json.loads(call(f"/formgrader/api/grades?submission_id={reference['id']}"))
+        question = next(g for g in grades if g["name"] == "inline_question_1")
+        updated = json.loads(call(f"/formgrader/api/grade/{question['id']}", "PUT", {"manual_score": 1.5}))
+        assert updated["manual_score"] == 1.5 and not updated["needs_manual_grade"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    from solutions.instructor.feedback import main as refresh
+
+    assert refresh(["--course", str(course), "--student", "reference", "--jobs", "1"]) == 0
+    row = next(r for r in csv.DictReader(open(course / "grades.csv")) if r["student_id"] == "reference")
+    assert float(row["knn:inline_question_1"]) == 1.5
+    page = (course / "feedback" / "reference" / "assignment1" / "knn.html").read_text()
+    assert "1.5" in page
