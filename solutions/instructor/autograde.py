@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from . import feedback, intake, isolation, record, verdict
 from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS, REPO_ROOT, run_nbgrader, source_dir
-from .worker import Settings, build_template, run_worker
+from .worker import Settings, build_template, release_notebooks_dir, run_worker
 
 CIFAR_FILES = ("data_batch_1", "test_batch", "batches.meta")
 
@@ -145,7 +145,9 @@ def grade_one(
         "notebooks": {},
     }
     try:
-        taken = intake.take_in(submission, course_dir / "submitted", settings.repo_root)
+        taken = intake.take_in(
+            submission, course_dir / "submitted", settings.repo_root, release_notebooks_dir(settings)
+        )
     except intake.IntakeError as error:
         reason = f"submission not gradable: {error}"
         result.update(status="not gradable", notes=[reason], notebooks={n: "not gradable" for n in NOTEBOOKS})

@@ -141,18 +141,49 @@ def _read_limited(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 def _valid_notebook(data: bytes) -> str | None:
     """``None`` if ``data`` is a valid v4 notebook, else the reason."""
+    import warnings
+
     import nbformat  # heavy import, only needed here
 
     try:
-        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
-        nbformat.validate(notebook)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # old-format notes (missing cell ids) are not our concern
+            notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+            nbformat.validate(notebook)
     except Exception as error:  # JSON, encoding and schema errors all mean "not a notebook"
         return f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
     return None
 
 
-def take_in(submission: Submission, submitted_root: Path, repo_root: Path = REPO_ROOT) -> Intake:
+def keep_answers(release_text: str, submitted: bytes) -> bytes:
+    """The release notebook with the student's answer cells (nbgrader solution cells) put in.
+
+    Only answers come from the submission: every other cell (instructions, set-up, tests, cells the
+    student added or deleted) is the release's, so the notebook graded is the course's own.
+    """
+    release = json.loads(release_text)
+    student = json.loads(submitted.decode("utf-8"))
+    answers: dict[str, dict] = {}
+    for cell in student.get("cells", []):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if isinstance(grade_id, str) and grade_id not in answers:
+            answers[grade_id] = cell
+    for cell in release["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        answer = answers.get(meta.get("grade_id"))
+        if meta.get("solution") and answer is not None and isinstance(answer.get("source"), (str, list)):
+            cell["source"] = answer["source"]
+    release["metadata"].pop("cs231n_generated", None)
+    return json.dumps(release, indent=1, ensure_ascii=False).encode("utf-8")
+
+
+def take_in(
+    submission: Submission, submitted_root: Path, repo_root: Path = REPO_ROOT, release_dir: Path | None = None
+) -> Intake:
     """Extract the allow-listed files of one zip into ``submitted_root/<student>/assignment1``.
+
+    With ``release_dir`` (the release notebooks), each notebook is rebuilt from the release with only the
+    student's answer cells (:func:`keep_answers`).
 
     Raises
     ------
@@ -206,6 +237,8 @@ def take_in(submission: Submission, submitted_root: Path, repo_root: Path = REPO
             notes.append(f"{name} is not a valid notebook ({problem}): graded as not submitted")
             missing_notebooks.append(PurePosixPath(allowed).stem)
             del files[allowed]
+        elif release_dir is not None:
+            files[allowed] = keep_answers((release_dir / name).read_text(encoding="utf-8"), files[allowed])
     for allowed in STUDENT_MODULES:
         if allowed not in files:
             files[allowed] = (repo_root / allowed).read_bytes()

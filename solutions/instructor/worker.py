@@ -127,7 +127,7 @@ def build_template(settings: Settings) -> Path:
     template = settings.work_dir / "template"
     key = template_key(settings)
     key_file = settings.work_dir / "template.key"
-    if template.is_dir() and key_file.is_file() and key_file.read_text() == key:
+    if template.is_dir() and key_file.is_file() and key_file.read_text() == key and release_notebooks_dir(settings).is_dir():
         return template
     shutil.rmtree(template, ignore_errors=True)
     source = template / "source" / ASSIGNMENT
@@ -140,9 +140,21 @@ def build_template(settings: Settings) -> Path:
         (source / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(settings.repo_root / relative, source / relative)
     run_nbgrader(["generate_assignment", ASSIGNMENT, "--force", f"--CourseDirectory.root={template}"], template)
+    # The release notebooks are the frame every submitted notebook is rebuilt in (intake keeps only the
+    # answer cells); the rest of nbgrader's release folder is not needed.
+    released = release_notebooks_dir(settings)
+    shutil.rmtree(released, ignore_errors=True)
+    released.mkdir(parents=True)
+    for name in NOTEBOOKS:
+        shutil.copy2(template / "release" / ASSIGNMENT / f"{name}.ipynb", released / f"{name}.ipynb")
     shutil.rmtree(template / "release", ignore_errors=True)
     key_file.write_text(key)
     return template
+
+
+def release_notebooks_dir(settings: Settings) -> Path:
+    """Where :func:`build_template` keeps the release notebooks nbgrader generated for it."""
+    return settings.work_dir / "release-notebooks"
 
 
 def kernel_env(home: Path, settings: Settings, reference: Path) -> dict[str, str]:

@@ -235,6 +235,13 @@ def delete_vectorized_tests(cells):
     return [c for c in cells if grade_id(c) not in ("test_svm_loss_vectorized", "hidden_svm_loss_vectorized")]
 
 
+def add_tampering_cell(cells):
+    """A new cell right after the set-up that swallows every later failure (it never reaches grading)."""
+    code = "import IPython\nIPython.get_ipython().ast_transformers.append(None)  # added by the student\n"
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": code + REWRITE_ASSERT}
+    return cells[:2] + [cell] + cells[2:]
+
+
 def build(release: dict[str, str]) -> dict[str, dict[str, bytes]]:
     """Every sample submission by student id (the corrupt and traversal ones are written by :func:`write`)."""
     reference = reference_modules()
@@ -254,6 +261,7 @@ def build(release: dict[str, str]) -> dict[str, dict[str, bytes]]:
         "honest_wrong": svm_only | honest_wrong,
         "cheat_edits_tests": {"assignment1/svm.ipynb": edit_cells(release["svm"], gut_tests)} | honest_wrong,
         "cheat_deletes_tests": {"assignment1/svm.ipynb": edit_cells(release["svm"], delete_vectorized_tests)} | honest_wrong,
+        "cheat_adds_cell": {"assignment1/svm.ipynb": edit_cells(release["svm"], add_tampering_cell)} | honest_wrong,
         "cheat_rewrites_assert": svm_only | with_svm(honest_wrong, REWRITE_ASSERT),
         "cheat_monkeypatches": svm_only | with_svm(honest_wrong, MONKEYPATCH),
         "cheat_reads_reference": svm_only | with_svm(honest_wrong, READ_REFERENCE),

@@ -25,7 +25,7 @@ pytestmark = [
     pytest.mark.skipif(isolation.detect_mode() == "none", reason="grading tests need namespaces (unshare)"),
 ]
 CHEATS = [
-    "cheat_edits_tests", "cheat_deletes_tests", "cheat_rewrites_assert", "cheat_monkeypatches",
+    "cheat_edits_tests", "cheat_deletes_tests", "cheat_adds_cell", "cheat_rewrites_assert", "cheat_monkeypatches",
     "cheat_reads_reference", "cheat_copies_solutions", "cheat_special_cases",
 ]
 TAMPERING = ["cheat_rewrites_assert", "cheat_monkeypatches", "cheat_reads_reference"]
@@ -195,15 +195,16 @@ def test_kernel_tampering_is_detected_and_named_in_the_notes(batch, cheat):
     assert "svm_loss_vectorized" in notes.split("fail out of process (")[1]
 
 
-def test_deleted_test_cells_are_put_back_and_run(batch):
-    notebook = batch["course"] / "autograded" / "cheat_deletes_tests" / "assignment1" / "svm.ipynb"
-    text = notebook.read_text()
-    assert "was missing from the submission. It was added back by nbgrader" in text
-    assert batch["results"]["cheat_deletes_tests"]["notebooks"]["svm"] == "graded"
-    # Put back, the tests run and score what the code earns: the same as never having deleted them.
-    honest, deleted = batch["scores"]["honest_wrong"], batch["scores"]["cheat_deletes_tests"]
-    assert deleted[("svm", "test_svm_loss_naive")] == honest[("svm", "test_svm_loss_naive")]
-    assert not any("differs from the course" in note for note in batch["results"]["cheat_deletes_tests"]["notes"])
+def test_only_answer_cells_come_from_the_submission(batch):
+    """Deleted tests are back, gutted tests are the course's, an added cell is gone: the scores are the twin's."""
+    honest = batch["scores"]["honest_wrong"]
+    autograded = batch["course"] / "autograded"
+    for cheat in ("cheat_deletes_tests", "cheat_edits_tests", "cheat_adds_cell"):
+        text = (autograded / cheat / "assignment1" / "svm.ipynb").read_text()
+        assert '"grade_id": "test_svm_loss_vectorized"' in text
+        assert "tests? what tests?" not in text and "added by the student" not in text
+        assert batch["scores"][cheat] == honest, cheat
+        assert not any("differs from the course" in note for note in batch["results"][cheat]["notes"])
 
 
 @pytest.mark.parametrize("student, reason", [

@@ -183,3 +183,22 @@ def test_unsafe_student_ids_are_skipped(tmp_path):
 def test_a_pattern_without_student_id_group_is_rejected(tmp_path):
     with pytest.raises(ValueError, match=r"has no \(\?P<student_id>\.\.\.\) group"):
         intake.find_submissions(tmp_path, r"(.*)\.zip")
+
+
+def test_only_answer_cells_are_kept_from_a_submitted_notebook():
+    def cell(grade_id, source, solution=False, cell_type="code"):
+        meta = {"nbgrader": {"grade_id": grade_id, "solution": solution, "grade": not solution, "points": 1}}
+        return {"cell_type": cell_type, "metadata": meta, "source": source, "outputs": [], "execution_count": None}
+
+    release = {"cells": [cell("setup", "import numpy"), cell("answer", "# YOUR CODE HERE", solution=True),
+                         cell("test_a", "assert f() == 1"), cell("q1", "YOUR ANSWER HERE", True, "markdown")],
+               "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
+    student = {"cells": [cell("setup", "import numpy; np.allclose = lambda *a: True"),
+                         {"cell_type": "code", "metadata": {}, "source": "cheat()", "outputs": [], "execution_count": 1},
+                         cell("answer", "def f():\n    return 1", solution=True),
+                         cell("q1", "Because it is linear.", True, "markdown")],
+               "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    merged = json.loads(intake.keep_answers(json.dumps(release), json.dumps(student).encode()))
+    assert [c["source"] for c in merged["cells"]] == [
+        "import numpy", "def f():\n    return 1", "assert f() == 1", "Because it is linear."
+    ]
