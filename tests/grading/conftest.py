@@ -17,7 +17,6 @@ from fixture_course import write_course  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_SOURCE = REPO / "solutions" / "source" / "assignment1"
-GRADING_UID_BASE = 62100  # apart from the uids other tests use
 
 
 def real_source_present() -> bool:

@@ -15,13 +15,13 @@ import pytest
 from nbgrader.api import Gradebook
 
 import samples
-from conftest import GRADING_UID_BASE
 from solutions.instructor import autograde, feedback, isolation
 from solutions.instructor.worker import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.xdist_group("grading-batch"),  # one worker grades the batch once (with --dist loadgroup)
     pytest.mark.skipif(isolation.detect_mode() == "none", reason="grading tests need namespaces (unshare)"),
 ]
 CHEATS = [
@@ -30,6 +30,7 @@ CHEATS = [
 ]
 TAMPERING = ["cheat_rewrites_assert", "cheat_monkeypatches", "cheat_reads_reference"]
 JOBS = 2
+GRADING_UID_BASE = 62100  # apart from the uids of other tests and of a real grading run (62000)
 
 
 def settings_for(course: Path, data: Path) -> Settings:
