@@ -50,6 +50,7 @@ class Graded:
     result: dict  # what goes to grading-work/results/<student>.json
     autograded_dir: Path | None
     scratch: Path | None
+    log_path: Path | None = None
 
 
 def default_data_dir(repo_root: Path) -> Path:
@@ -193,7 +194,7 @@ def grade_one(
     statuses = set(result["notebooks"].values())
     result["status"] = "graded" if statuses == {"graded"} else "graded with problems"
     result["notes"] = list(dict.fromkeys(notes))  # keep order, drop repeats
-    return Graded(submission, scores, result, work.autograded_dir, scratch)
+    return Graded(submission, scores, result, work.autograded_dir, scratch, work.log_path)
 
 
 def failed(submission: intake.Submission, model, work_dir: Path, error: Exception) -> Graded:
@@ -223,6 +224,10 @@ def write_graded(graded: Graded, course_dir: Path, url: str) -> None:
     results = feedback.results_dir(course_dir)
     results.mkdir(parents=True, exist_ok=True)
     intake.write_json(results / f"{student}.json", graded.result)
+    if graded.log_path is not None and graded.log_path.is_file():
+        logs = course_dir / "grading-work" / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(graded.log_path, logs / f"{student}.log")  # nbgrader's log, for questions later
     if graded.scratch is not None:
         shutil.rmtree(graded.scratch, ignore_errors=True)
 
