@@ -14,7 +14,7 @@ demo: venv
 	$(PY) -m solutions.instructor.demo
 
 test: venv browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadgroup
 
 venv: $(STAMP)
 
