@@ -19,6 +19,9 @@ from pathlib import Path, PurePosixPath
 from .course import COURSE_DIR, REPO_ROOT, reference_dir, source_dir
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+# A fence is a line that starts with the marker (after a comment sign); prose that names the markers
+# ("fenced by ### BEGIN/END SOLUTION") is not one.
+FENCE = re.compile(r"^\s*(?:#+|//|<!--)?\s*(BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS)\b")
 INSTRUCTOR_NAMES = {"nbgrader_config.py", "gradebook.db", "hidden_checks.py"}
 INSTRUCTOR_FOLDERS = {"solutions", "tests", ".ci", "autograded", "submitted"}
 # Serialized arrays could carry reference outputs; the bundle has no reason to ship any.
@@ -27,14 +30,14 @@ MIN_LINE = 16  # shorter fenced lines ("loss = 0.0") are too common to prove any
 NUMBER = re.compile(r"-?\d+\.\d{4,}(?:e[-+]?\d+)?")
 
 
-def _fenced_lines(lines: list[str], begin: str, end: str) -> tuple[set[str], set[str]]:
-    """Split stripped lines into those inside ``begin``/``end`` fences and those outside."""
+def _fenced_lines(lines: list[str]) -> tuple[set[str], set[str]]:
+    """Split stripped lines into those inside a solution or hidden-test fence and those outside every fence."""
     inside, outside, fenced = set(), set(), False
     for line in lines:
         stripped = line.strip()
-        if begin in stripped:
+        if "BEGIN SOLUTION" in stripped or "BEGIN HIDDEN TESTS" in stripped:
             fenced = True
-        elif end in stripped:
+        elif "END SOLUTION" in stripped or "END HIDDEN TESTS" in stripped:
             fenced = False
         elif stripped:
             (inside if fenced else outside).add(stripped)
@@ -80,11 +83,9 @@ def secret_material(course_dir: Path = COURSE_DIR, repo_root: Path = REPO_ROOT) 
             for output in _output_texts(cell):
                 numbers.update(NUMBER.findall(output))
     for text in texts:
-        lines = text.splitlines()
-        for begin, end in (("BEGIN SOLUTION", "END SOLUTION"), ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")):
-            fenced, unfenced = _fenced_lines(lines, begin, end)
-            inside |= fenced
-            outside |= unfenced
+        fenced, unfenced = _fenced_lines(text.splitlines())
+        inside |= fenced
+        outside |= unfenced
     lines = {line for line in inside - outside if len(line) >= MIN_LINE}
     return lines, numbers
 
@@ -122,9 +123,8 @@ def scan_archive(archive: Path, course_dir: Path = COURSE_DIR, repo_root: Path =
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
                 findings.append(f"{info.filename}: unreadable ({error}); cannot prove it clean")
                 continue
-            for marker in MARKERS:
-                if any(marker in line for line in lines):
-                    findings.append(f"{info.filename}: contains the marker '{marker}'")
+            for marker in sorted({m.group(1) for m in map(FENCE.match, lines) if m}):
+                findings.append(f"{info.filename}: contains the marker '{marker}'")
             for line in lines:
                 if line.strip() in secret_lines:
                     findings.append(f"{info.filename}: contains a solution or hidden-test line: {line.strip()!r}")
