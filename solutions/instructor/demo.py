@@ -1,0 +1,156 @@
+"""The instructor's end-to-end dry run (what ``make demo`` runs).
+
+1. CIFAR-10: use ``datasets/cifar-10-batches-py`` if present, else ``bash datasets/get_datasets.sh`` (a mirror
+   via ``CIFAR10_URL``). When the download fails, grading uses a small generated stand-in and says so.
+2. The student release: ``python -m solutions.instructor.release`` (stubs, notebooks, student archive).
+3. The reference submission: the release notebooks with written answers and the reference classifiers,
+   packed as ``collectSubmission.sh`` packs them.
+4. Autograding it in a scratch course ``dist/demo/course`` (the instructor's gradebook is not touched),
+   with the notebooks' fast grading setting, then the result table.
+
+Usage::
+
+    python -m solutions.instructor.demo [--jobs N] [--skip-fetch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import autograde, feedback, isolation, record, release
+from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS, REPO_ROOT, STUDENT_MODULES
+from .worker import Settings
+
+DEMO_DIR = REPO_ROOT / "dist" / "demo"
+ANSWER = "Nearby images share most pixels, so the distance ranks them first."
+
+
+def step(title: str) -> None:
+    print(f"\n== {title}", flush=True)
+
+
+def fetch_data(skip_fetch: bool) -> tuple[Path, str | None]:
+    """The CIFAR-10 folder to grade with, and what was skipped (None when the real data is used)."""
+    data = autograde.default_data_dir(REPO_ROOT)
+    try:
+        autograde.check_data(data)
+        print(f"CIFAR-10 found in {data}")
+        return data, None
+    except FileNotFoundError:
+        pass
+    why = "--skip-fetch was given"
+    if not skip_fetch:
+        print("Fetching CIFAR-10 with `bash datasets/get_datasets.sh` (set CIFAR10_URL for a mirror) ...", flush=True)
+        done = subprocess.run(
+            ["bash", str(REPO_ROOT / "datasets" / "get_datasets.sh"), "--retries", "1", "--timeout", "20"],
+            cwd=REPO_ROOT, check=False,
+        )
+        try:
+            autograde.check_data(data)
+            return data, None
+        except FileNotFoundError:
+            why = f"the download failed (exit {done.returncode})"
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+    from cifar_factory import write_cifar_batches  # the test suite's CIFAR-format generator
+
+    stand_in = write_cifar_batches(DEMO_DIR / "stand-in-data", images_per_batch=20, seed=0)
+    for path in [stand_in.parent, stand_in, *stand_in.iterdir()]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)  # readable by the unprivileged grading uids
+    return stand_in, f"real CIFAR-10 ({why}); graded on a generated stand-in of 20 images per batch"
+
+
+def reference_submission(folder: Path) -> Path:
+    """Zip the release notebooks (answers written) with the reference classifiers, like collectSubmission.sh."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from cs231n.submission import write_zip
+
+    files = {}
+    for name in NOTEBOOKS:
+        notebook = json.loads((REPO_ROOT / ASSIGNMENT / f"{name}.ipynb").read_text(encoding="utf-8"))
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "markdown" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+                cell["source"] = ANSWER
+        files[f"{ASSIGNMENT}/{name}.ipynb"] = json.dumps(notebook).encode()
+    for module in STUDENT_MODULES:
+        files[module] = (REPO_ROOT / "solutions" / module).read_bytes()
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_zip(files, folder / "reference.zip")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--skip-fetch", action="store_true", help="do not download CIFAR-10 when it is absent")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    skipped = []
+
+    step("1/4 CIFAR-10")
+    data, missing = fetch_data(args.skip_fetch)
+    if missing:
+        skipped.append(missing)
+        print(f"SKIPPED: {missing}")
+
+    step("2/4 student release (make release)")
+    if release.main([]) != 0:
+        print("the release build failed; see above", file=sys.stderr)
+        return 1
+
+    step("3/4 reference submission")
+    shutil.rmtree(DEMO_DIR / "course", ignore_errors=True)
+    course = DEMO_DIR / "course"
+    (course / "source").mkdir(parents=True)
+    shutil.copy2(COURSE_DIR / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(COURSE_DIR / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT,
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    submissions = DEMO_DIR / "submissions"
+    shutil.rmtree(submissions, ignore_errors=True)
+    print(f"packed {reference_submission(submissions)}")
+
+    step("4/4 autograde (fast grading setting)")
+    mode = isolation.detect_mode()
+    settings = Settings(
+        course_dir=course, repo_root=REPO_ROOT, work_dir=course / "grading-work", data_dir=data,
+        cell_timeout=120, submission_timeout=900, mode=mode,
+    )
+    if mode == "none":
+        skipped.append("confinement (no namespaces here): student code ran with limits only")
+    summary = autograde.grade_all(submissions, settings, jobs=max(1, args.jobs))
+    url = feedback.db_url(course)
+    print()
+    print_result(course, url)
+    print(f"\ngrades CSV: {summary['csv']}")
+    print(f"feedback:   {course / 'feedback' / 'reference' / ASSIGNMENT / 'index.html'}")
+    print(f"confinement: {mode}; total {time.monotonic() - started:.0f} s")
+    for item in skipped:
+        print(f"SKIPPED: {item}")
+    return 0
+
+
+def print_result(course: Path, url: str) -> None:
+    """Per notebook: autograded score, its maximum, and the inline questions waiting for formgrader."""
+    model = record.course_model(url)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url) as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, "reference")
+        print(f"{'notebook':<10}{'autograded':>12}{'of':>6}{'written answers':>18}")
+        for notebook in sorted(submission.notebooks, key=lambda n: NOTEBOOKS.index(n.name)):
+            manual = [g for g in notebook.grades if g.name in {c.name for c in model[notebook.name] if c.manual}]
+            auto = [g for g in notebook.grades if g not in manual]
+            pending = sum(1 for g in manual if g.needs_manual_grade)
+            print(f"{notebook.name:<10}{sum(g.score for g in auto):>12g}{sum(g.max_score for g in auto):>6g}"
+                  f"{f'{pending} to grade':>18}")
+    result = feedback.load_result(course, "reference")
+    print(f"status: {result.get('status')}" + "".join(f"\n  note: {n}" for n in result.get("notes", [])))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
