@@ -4,7 +4,8 @@ autograding and the fetch, as ratios measured side by side.
 Modules, one job each: ``timing`` (medians, spreads, side-by-side pairs, peak memory of a child process),
 ``report`` (rows, verdicts, table, JSON), ``settings`` (shapes and run counts), ``data`` (real or generated
 data), ``kernels`` (losses, kNN, training), ``loading`` and ``probe`` (loading and preprocessing),
-``notebooks`` and ``run_notebook`` (the solution notebooks end to end), ``fetch`` (the fetch script over a
+``notebooks`` and ``run_notebook`` (the solution notebooks end to end), ``grading`` (the autograder's
+throughput), ``fetch`` (the fetch script over a
 loopback mirror).
 Run it with ``python -m solutions.instructor.bench`` (``make bench``).
 """
@@ -15,6 +16,7 @@ import sys
 
 from . import data as data_module
 from .fetch import run_fetch
+from .grading import run_grading
 from .kernels import run_knn, run_losses, run_training
 from .loading import run_loading
 from .notebooks import run_notebooks
@@ -27,6 +29,7 @@ SECTIONS = {
     "training": run_training,
     "loading": run_loading,
     "notebooks": run_notebooks,
+    "grading": run_grading,
     "fetch": run_fetch,
 }
 

@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", type=parse_sections, action="extend", metavar="NAME[,NAME]",
                         help=f"run only these sections (repeatable): {', '.join(SECTIONS)}")
     parser.add_argument("--json", default=str(DEFAULT_JSON), metavar="PATH", help="where to write the JSON results")
-    parser.add_argument("--runs", type=int, metavar="N", help="timed pairs per fast figure (default 5, quick 3)")
+    parser.add_argument("--runs", type=int, metavar="N", help="least timed pairs per figure (default 5, quick 3)")
+    parser.add_argument("--heavy-runs", type=int, metavar="N",
+                        help="runs of each notebook and grading configuration (default 2, quick 1)")
     return parser
 
 
@@ -47,10 +49,11 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     options = build_parser().parse_args(argv)
     overrides = {}
-    if options.runs is not None:
-        if options.runs < 1:
-            build_parser().error(f"--runs must be at least 1, got {options.runs}")
-        overrides["runs"] = options.runs
+    for option, name in ((options.runs, "runs"), (options.heavy_runs, "heavy_runs")):
+        if option is not None:
+            if option < 1:
+                build_parser().error(f"--{name.replace('_', '-')} must be at least 1, got {option}")
+            overrides[name] = option
     settings = Settings.quick_smoke(**overrides) if options.quick else Settings.full(**overrides)
     command = " ".join(["python -m solutions.instructor.bench", *map(shlex.quote, argv)])
     start = time.perf_counter()

@@ -1,0 +1,112 @@
+"""Autograding throughput: seconds per submission with ``--jobs 1`` and ``--jobs 2``, and a class projected.
+
+The submissions are the reference submission (the release notebooks with every written answer filled in,
+and the reference classifiers), packed by ``cs231n.submission.write_zip`` as ``collectSubmission.sh``
+does, several copies under different student ids. They are graded by the real autograder
+(``python -m solutions.instructor.autograde``, nbgrader, confinement, feedback and CSV included) in a copy
+of the course inside ``bench-results/work``, so the instructor's gradebook is never touched. nbgrader runs
+the notebooks in their grading setting (quick mode). The two job counts run alternately, ``--force`` each.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .report import Report, Row, Target
+from .settings import REPO_ROOT
+from .timing import Stats, run_child
+
+AUTOGRADER = REPO_ROOT / "solutions" / "instructor" / "autograde.py"
+MODULES = ("k_nearest_neighbor", "linear_svm", "softmax", "linear_classifier")
+NOTEBOOKS = ("knn", "svm", "softmax")
+SUBMISSION_BUDGET = 60.0  # seconds per submission, serial
+SPEED_UP_TARGET = 1.7  # --jobs 2 against --jobs 1 on two cores
+NIGHT_SECONDS = 8 * 3600
+
+
+def missing_parts(source_dir: Path) -> list:
+    """What the section needs and does not find (empty when it can run)."""
+    needed = [AUTOGRADER, REPO_ROOT / "cs231n" / "submission.py", source_dir / "hidden_checks.py"]
+    needed += [source_dir / f"{name}.ipynb" for name in NOTEBOOKS]
+    return [str(path) for path in needed if not path.is_file()]
+
+
+def answered(text: str) -> bytes:
+    """A release notebook with every written-answer cell filled in, as a student hands it in."""
+    notebook = json.loads(text)
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell["cell_type"] == "markdown" and meta.get("solution"):
+            cell["source"] = "Nearby images differ in few pixels, so their distance is small."
+    return json.dumps(notebook).encode()
+
+
+def prepare(work: Path, source_dir: Path, count: int) -> tuple:
+    """A scratch course (config and source) and ``count`` reference submissions; returns their folders."""
+    from cs231n.submission import write_zip
+    from solutions.instructor.release import generate_notebooks
+
+    shutil.rmtree(work, ignore_errors=True)
+    course = work / "course"
+    (course / "source").mkdir(parents=True)
+    shutil.copy2(REPO_ROOT / "solutions" / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(source_dir, course / "source" / "assignment1",
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.executed.ipynb"))
+    release = generate_notebooks(course)
+    files = {f"assignment1/{name}.ipynb": answered(release[name]) for name in NOTEBOOKS}
+    for module in MODULES:
+        files[f"cs231n/classifiers/{module}.py"] = (REPO_ROOT / "solutions" / "cs231n" / "classifiers" /
+                                                    f"{module}.py").read_bytes()
+    submissions = work / "submissions"
+    submissions.mkdir()
+    for index in range(count):
+        write_zip(files, submissions / f"student{index + 1:03d}.zip")
+    return course, submissions
+
+
+def grade(course: Path, submissions: Path, data_dir: Path, jobs: int) -> float:
+    """Wall seconds of one autograder run over every submission with ``jobs`` slots."""
+    command = [sys.executable, "-m", "solutions.instructor.autograde", str(submissions), "--jobs", str(jobs),
+               "--force", "--course", str(course), "--data", str(data_dir)]
+    result = run_child(command, cwd=str(REPO_ROOT), timeout=3600)
+    if result.returncode != 0:
+        raise RuntimeError(f"the autograder failed (exit {result.returncode}): {result.stderr.strip()[-800:]}")
+    return result.seconds
+
+
+def run_grading(report: Report, data, settings) -> None:
+    """Rows: serial seconds per submission against 60 s, --jobs 2 speed-up against 1.7x, a class projected."""
+    section = "grading"
+    missing = missing_parts(settings.notebook_source)
+    if missing:
+        report.skip(section, f"{', '.join(missing)} absent")
+        return
+    count = settings.grading_submissions
+    course, submissions = prepare(settings.work_dir / "grading", settings.notebook_source, count)
+    data_dir = data.cifar_folder()
+    serial, parallel = [], []
+    for index in tqdm(range(settings.heavy_runs), desc="grading", leave=False):
+        # Alternate which job count goes first, as in timing.compare.
+        if index % 2 == 0:
+            serial.append(grade(course, submissions, data_dir, 1))
+            parallel.append(grade(course, submissions, data_dir, 2))
+        else:
+            parallel.append(grade(course, submissions, data_dir, 2))
+            serial.append(grade(course, submissions, data_dir, 1))
+    per_serial = Stats.of([s / count for s in serial])
+    per_parallel = Stats.of([p / count for p in parallel])
+    note = f"{count} submissions per run, start-up, feedback and CSV included"
+    report.add(Row(section, "seconds per submission, --jobs 1 (grading setting)", per_serial, "s",
+                   Stats.of([s / SUBMISSION_BUDGET for s in per_serial.values]), f"budget {SUBMISSION_BUDGET:g} s",
+                   Target(1.0, text=f"{SUBMISSION_BUDGET:g} s"), note))
+    report.add(Row(section, "--jobs 2 speed-up over --jobs 1", per_parallel, "s",
+                   Stats.of([s / p for s, p in zip(serial, parallel)]), "jobs 1 time / jobs 2 time",
+                   Target(SPEED_UP_TARGET, kind="min", text="two cores"), "measured: seconds per submission, --jobs 2"))
+    projected = Stats.of([settings.class_size * p for p in per_parallel.values])
+    report.add(Row(section, f"class of {settings.class_size}, --jobs 2 (projected)", projected, "s",
+                   Stats.of([v / NIGHT_SECONDS for v in projected.values]), "an 8-hour night"))
