@@ -1,0 +1,124 @@
+"""Run the solution notebooks end to end on real CIFAR-10 and report wall time, peak memory and accuracies.
+
+Not a test: a measurement to run by hand on a quiet machine (it takes about two minutes)::
+
+    .venv/bin/python tests/notebooks/measure_notebooks.py                 # unpacks ../shared/datasets/cifar-10-python.tar.gz
+    .venv/bin/python tests/notebooks/measure_notebooks.py --cifar10-dir datasets/cifar-10-batches-py
+    .venv/bin/python tests/notebooks/measure_notebooks.py --quick knn     # quick mode, one notebook
+
+Each notebook runs in a fresh "reference submission" bundle (the reference classifiers copied over the
+stubs) under ``/usr/bin/time -v jupyter nbconvert --execute``: the wall time includes the kernel's start,
+and the peak is the largest resident set of any process of the run, which is the kernel's. The slowest
+cells come from the timing that nbconvert records in the executed notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bundle import NOTEBOOKS, REPO_ROOT, kernel_env, make_bundle, text_output  # noqa: E402
+
+SHARED_ARCHIVE = REPO_ROOT.parent / "shared" / "datasets" / "cifar-10-python.tar.gz"
+# What each notebook prints about its results, and the targets they are held to.
+FIGURES = {
+    "knn": [("k=1 test accuracy", r"k=1: \d+ / \d+ correct, test accuracy ([\d.]+)", None),
+            ("best k", r"best k from cross-validation: (\d+)", None),
+            ("best-k test accuracy", r"best k = \d+: \d+ / \d+ correct, test accuracy ([\d.]+)", 0.275)],
+    "svm": [("best validation accuracy", r"best validation accuracy: ([\d.]+)", 0.40),
+            ("test accuracy", r"final test accuracy ([\d.]+)", 0.38)],
+    "softmax": [("best validation accuracy", r"best validation accuracy: ([\d.]+)", 0.40),
+                ("test accuracy", r"final test accuracy ([\d.]+)", 0.38)],
+}
+TIME_TARGETS = {"knn": 40.0, "svm": 30.0, "softmax": 25.0}
+PEAK_TARGET_GB = 1.2
+
+
+def unpack_shared_archive(folder: Path) -> Path:
+    if not SHARED_ARCHIVE.is_file():
+        raise SystemExit(f"{SHARED_ARCHIVE} not found: pass --cifar10-dir with an unpacked CIFAR-10")
+    with tarfile.open(SHARED_ARCHIVE) as archive:
+        archive.extractall(folder, filter="data")
+    return folder / "cifar-10-batches-py"
+
+
+def slowest_cells(notebook, count: int = 4) -> list[tuple[float, str]]:
+    """(seconds, first line) of the slowest code cells, from the timing nbconvert records."""
+    found = []
+    for cell in notebook.cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start = datetime.datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+            end = datetime.datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+            first = next((line for line in cell.source.splitlines() if line.strip()), "")
+            found.append(((end - start).total_seconds(), first[:70]))
+    return sorted(found, reverse=True)[:count]
+
+
+def measure(name: str, cifar10_dir: Path, quick: bool, scratch: Path) -> dict:
+    assignment = make_bundle(scratch / name)
+    env = kernel_env(cifar10_dir, quick=quick)
+    command = ["/usr/bin/time", "-v", str(Path(sys.executable).parent / "jupyter"), "nbconvert", "--to", "notebook",
+               "--execute", "--ExecutePreprocessor.timeout=900", "--output", f"{name}.executed.ipynb", f"{name}.ipynb"]
+    done = subprocess.run(command, cwd=assignment, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{name}: nbconvert failed:\n{done.stderr[-3000:]}")
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", done.stderr)
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in wall.groups())
+    peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    executed = nbformat.read(assignment / f"{name}.executed.ipynb", as_version=4)
+    errors = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in executed.cells
+              for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    printed = text_output(executed)
+    figures = {}
+    for label, pattern, _ in FIGURES[name]:
+        match = re.search(pattern, printed)
+        figures[label] = float(match.group(1)) if match else None
+    return {"wall": hours * 3600 + minutes * 60 + seconds, "peak_gb": peak_kb / 1024**2, "errors": errors,
+            "figures": figures, "slowest": slowest_cells(executed)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", help=f"some of {', '.join(NOTEBOOKS)} (default: all)")
+    parser.add_argument("--cifar10-dir", type=Path, help="an unpacked cifar-10-batches-py (default: unpack the shared archive)")
+    parser.add_argument("--quick", action="store_true", help="run in quick mode (CS231N_QUICK=1)")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.notebooks) - set(NOTEBOOKS))
+    if unknown:
+        parser.error(f"unknown notebooks {unknown}; choose from {', '.join(NOTEBOOKS)}")
+    with tempfile.TemporaryDirectory(prefix="cs231n-measure-") as scratch:
+        scratch = Path(scratch)
+        cifar10_dir = args.cifar10_dir.resolve() if args.cifar10_dir else unpack_shared_archive(scratch / "data")
+        print(f"data: {cifar10_dir}; mode: {'quick' if args.quick else 'full'}")
+        print(f"{'notebook':<9} {'wall (s)':>9} {'target':>7} {'peak (GB)':>10} {'target':>7}  figures")
+        failed = False
+        for name in args.notebooks or NOTEBOOKS:
+            result = measure(name, cifar10_dir, args.quick, scratch)
+            figures = ", ".join(
+                f"{label} {value:g}" + (f" (target >= {target})" if target else "")
+                for (label, _, target), value in zip(FIGURES[name], result["figures"].values())
+                if value is not None
+            )
+            print(f"{name:<9} {result['wall']:>9.1f} {TIME_TARGETS[name]:>7.0f} {result['peak_gb']:>10.2f} "
+                  f"{PEAK_TARGET_GB:>7.1f}  {figures}")
+            for seconds, line in result["slowest"]:
+                print(f"{'':<11}{seconds:6.1f} s  {line}")
+            if result["errors"]:
+                failed = True
+                print(f"{'':<11}cells that raised: {result['errors']}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
