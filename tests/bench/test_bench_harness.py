@@ -200,3 +200,37 @@ def test_notebooks_section_says_skipped_when_the_notebooks_are_absent(tmp_path):
     assert report.skipped[0]["section"] == "notebooks"
     assert report.skipped[0]["reason"].endswith("knn.ipynb, " + str(tmp_path / "nowhere" / "svm.ipynb") + ", "
                                                 + str(tmp_path / "nowhere" / "softmax.ipynb") + " absent")
+
+
+def test_grading_section_says_skipped_when_the_course_is_absent(tmp_path):
+    settings = Settings.quick_smoke(work_dir=tmp_path / "work", notebook_source=tmp_path / "nowhere")
+    report = run(settings, ["grading"], "test")
+    assert report.rows == []
+    assert report.skipped[0]["section"] == "grading"
+    assert str(tmp_path / "nowhere" / "hidden_checks.py") in report.skipped[0]["reason"]
+
+
+@pytest.mark.slow
+def test_grading_submissions_are_the_answered_release_with_the_reference_modules(tmp_path, repo_root):
+    import zipfile
+
+    from solutions.instructor.bench.grading import prepare
+    from solutions.instructor.bench.settings import NOTEBOOK_SOURCE
+
+    if not (NOTEBOOK_SOURCE / "hidden_checks.py").is_file():
+        pytest.skip(f"the source notebooks are not in {NOTEBOOK_SOURCE} yet")
+    course, submissions = prepare(tmp_path / "grading", NOTEBOOK_SOURCE, 2)
+    assert (course / "nbgrader_config.py").is_file()
+    zips = sorted(submissions.glob("*.zip"))
+    assert [path.name for path in zips] == ["student001.zip", "student002.zip"]
+    with zipfile.ZipFile(zips[0]) as archive:
+        names = set(archive.namelist())
+        svm = json.loads(archive.read("assignment1/svm.ipynb"))
+        module = archive.read("cs231n/classifiers/linear_svm.py")
+    assert {"MANIFEST.sha256", "assignment1/knn.ipynb", "cs231n/classifiers/k_nearest_neighbor.py"} <= names
+    assert module == (repo_root / "solutions" / "cs231n" / "classifiers" / "linear_svm.py").read_bytes()
+    answers = [cell for cell in svm["cells"] if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+               and cell["cell_type"] == "markdown"]
+    assert answers and all("Nearby images" in "".join(cell["source"]) for cell in answers)
+    # The release never carries the solutions: the reference is only in the modules.
+    assert "### BEGIN SOLUTION" not in json.dumps(svm)
