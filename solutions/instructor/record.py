@@ -4,7 +4,9 @@ Nothing the grading worker wrote is believed: the autograded notebooks are parse
 cell is matched by ``grade_id`` against the instructor's gradebook (points, lockedness and the checksum of
 the test code come from there), and each ``test_NAME`` / ``hidden_NAME`` cell is capped by the
 out-of-process verdict on NAME (:mod:`solutions.instructor.verdict`). A visible test can be faked from
-inside the kernel as easily as a hidden one, so both need a function that really works.
+inside the kernel as easily as a hidden one, so both need a function that really works. A hidden cell that
+passed in the kernel while the same check fails out of process proves tampering: that notebook's visible
+tests then count for nothing.
 
 Only the grading run's main thread calls :func:`record`: nbgrader's SQLite gradebook takes one writer.
 """
