@@ -200,7 +200,7 @@ def parse_cells(text: str, notebook: str) -> list[dict]:
             if options.get("include") == "setup":
                 if _code_text(block["body"]):
                     raise CellFileError(f"{where}: the setup cell is included whole; leave its body empty")
-                cell = nbformat.v4.new_code_cell(SETUP, metadata=_nbgrader("setup", locked=True))
+                cell = nbformat.v4.new_code_cell(_code_text(SETUP.splitlines()), metadata=_nbgrader("setup", locked=True))
             elif kind is None:
                 cell = nbformat.v4.new_code_cell(
                     _code_text(block["body"]), metadata=_nbgrader(options.get("id", f"cell_{index:02d}"), locked=True)

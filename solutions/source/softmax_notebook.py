@@ -214,11 +214,11 @@ from cs231n.classifiers.softmax import softmax_loss_vectorized
 from cs231n.gradient_check import relative_error
 
 start = time.perf_counter()
-loss_naive, grad_naive = softmax_loss_naive(W_init, X_dev, y_dev, strong_reg)
-naive_seconds = time.perf_counter() - start
-start = time.perf_counter()
 loss_vectorized, grad_vectorized = softmax_loss_vectorized(W_init, X_dev, y_dev, strong_reg)
 vectorized_seconds = time.perf_counter() - start
+start = time.perf_counter()
+loss_naive, grad_naive = softmax_loss_naive(W_init, X_dev, y_dev, strong_reg)
+naive_seconds = time.perf_counter() - start
 
 loss_error = float(relative_error(loss_naive, loss_vectorized))
 grad_error = np.linalg.norm(grad_naive - grad_vectorized) / np.linalg.norm(grad_naive)
@@ -232,8 +232,8 @@ print(f"relative error of the loss {loss_error:.2e}, of the gradient (Frobenius)
 from cs231n.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
 
 for reg in (0.0, 5e3):
-    loss_n, grad_n = softmax_loss_naive(W_init, X_dev, y_dev, reg)
     loss_v, grad_v = softmax_loss_vectorized(W_init, X_dev, y_dev, reg)
+    loss_n, grad_n = softmax_loss_naive(W_init, X_dev, y_dev, reg)
     assert grad_v.shape == W_init.shape, f"dW must have W's shape {W_init.shape}, got {grad_v.shape}"
     assert abs(loss_n - loss_v) <= 1e-9 * max(1.0, abs(loss_n)), f"reg={reg}: losses differ: naive {loss_n}, vectorized {loss_v}"
     difference = np.linalg.norm(grad_n - grad_v) / np.linalg.norm(grad_n)

@@ -358,11 +358,11 @@ from cs231n.classifiers.linear_svm import svm_loss_vectorized
 from cs231n.gradient_check import relative_error
 
 start = time.perf_counter()
-loss_naive, grad_naive = svm_loss_naive(W_init, X_dev, y_dev, strong_reg)
-naive_seconds = time.perf_counter() - start
-start = time.perf_counter()
 loss_vectorized, grad_vectorized = svm_loss_vectorized(W_init, X_dev, y_dev, strong_reg)
 vectorized_seconds = time.perf_counter() - start
+start = time.perf_counter()
+loss_naive, grad_naive = svm_loss_naive(W_init, X_dev, y_dev, strong_reg)
+naive_seconds = time.perf_counter() - start
 
 loss_error = float(relative_error(loss_naive, loss_vectorized))
 grad_error = np.linalg.norm(grad_naive - grad_vectorized) / np.linalg.norm(grad_naive)
@@ -378,8 +378,8 @@ from cs231n.classifiers.linear_svm import svm_loss_naive, svm_loss_vectorized
 loss, grad = svm_loss_vectorized(example_scores.copy(), np.eye(3), example_labels, 0.0)
 assert abs(loss - 15.8 / 3) < 1e-9, f"the worked example's mean loss is 5.27, got {loss}"
 for reg in (0.0, 5e4):
-    loss_n, grad_n = svm_loss_naive(W_init, X_dev, y_dev, reg)
     loss_v, grad_v = svm_loss_vectorized(W_init, X_dev, y_dev, reg)
+    loss_n, grad_n = svm_loss_naive(W_init, X_dev, y_dev, reg)
     assert grad_v.shape == W_init.shape, f"dW must have W's shape {W_init.shape}, got {grad_v.shape}"
     assert abs(loss_n - loss_v) <= 1e-9 * max(1.0, abs(loss_n)), f"reg={reg}: losses differ: naive {loss_n}, vectorized {loss_v}"
     difference = np.linalg.norm(grad_n - grad_v) / np.linalg.norm(grad_n)
@@ -415,8 +415,6 @@ plt.xlabel("iteration")
 plt.ylabel("minibatch loss")
 plt.title("SVM training loss")
 plt.show()
-
-# %%
 train_accuracy = np.mean(svm.predict(X_train) == y_train)
 val_accuracy = np.mean(svm.predict(X_val) == y_val)
 print(f"after {sgd_iters} steps: training accuracy {train_accuracy:.3f}, validation accuracy {val_accuracy:.3f}")

@@ -61,9 +61,11 @@ def test_notebook_is_valid_and_committed_without_outputs(name):
 def test_first_code_cell_is_the_locked_setup_that_finds_the_bundle(name):
     first = next(cell for cell in _notebook(name).cells if cell.cell_type == "code")
     assert _meta(first) | {"grade_id": "setup", "locked": True, "grade": False, "solution": False} == _meta(first)
-    for needed in ('"cs231n" / "data_utils.py"', "sys.path.insert(0, str(BUNDLE_ROOT))", "%load_ext autoreload",
-                   "%autoreload 2", "CS231N_QUICK", "NBGRADER_EXECUTION"):
+    for needed in ('"cs231n" / "data_utils.py"', "sys.path.insert(0, str(BUNDLE_ROOT))", "CS231N_QUICK",
+                   "NBGRADER_EXECUTION"):
         assert needed in first.source
+    lines = first.source.splitlines()
+    assert {"%load_ext autoreload", "%autoreload 2", "%matplotlib inline"} <= set(lines), "the magics must be live"
 
 
 @pytest.mark.parametrize("name", make_notebooks.NOTEBOOKS)
