@@ -100,3 +100,40 @@ def text_output(notebook) -> str:
             elif "data" in output and "text/plain" in output["data"]:
                 parts.append(output["data"]["text/plain"])
     return "\n".join(parts)
+
+
+class LiveKernel:
+    """A Jupyter kernel started in ``cwd`` that runs code cell by cell, for tests that edit files in between.
+
+    Use as a context manager; :meth:`run` returns what the code printed and the error it raised (or None).
+    """
+
+    def __init__(self, cwd: Path, env: dict[str, str], timeout: float = 60):
+        from jupyter_client import KernelManager
+
+        self.timeout = timeout
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.start_kernel(cwd=str(cwd), env=env)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=timeout)
+
+    def run(self, code: str) -> tuple[str, dict | None]:
+        printed, error = [], None
+
+        def collect(message):
+            nonlocal error
+            if message["msg_type"] == "stream":
+                printed.append(message["content"]["text"])
+            elif message["msg_type"] == "error":
+                error = message["content"]
+
+        self.client.execute_interactive(code, output_hook=collect, timeout=self.timeout)
+        return "".join(printed), error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)

@@ -7,12 +7,14 @@ Both runs use quick mode (``CS231N_QUICK=1``) on generated CIFAR-10 look-alikes 
 from __future__ import annotations
 
 import ast
+import os
 import re
 import tarfile
 
+import nbformat
 import pytest
 
-from bundle import NOTEBOOKS, cell_errors, execute, kernel_env, make_bundle, text_output
+from bundle import REFERENCE_DIR, NOTEBOOKS, LiveKernel, cell_errors, execute, kernel_env, make_bundle, text_output
 
 pytestmark = pytest.mark.slow
 
@@ -198,3 +200,45 @@ def test_solution_notebooks_run_on_the_rebuilt_archive(shared_archive, tmp_path)
         else:
             assert 0.2 < _figure(text, r"best validation accuracy: ([\d.]+)") < 0.45
             assert 0.2 < _figure(text, r"final test accuracy ([\d.]+)") < 0.45
+
+
+# ------------------------------------------------------------------------- the setup cell in a live kernel
+
+def _setup_cell() -> str:
+    from bundle import SOURCE_DIR
+
+    notebook = nbformat.read(SOURCE_DIR / "svm.ipynb", as_version=4)
+    return next(cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+def test_edits_to_the_classifiers_are_picked_up_without_restarting_the_kernel(tmp_path, small_cifar_dir):
+    assignment = make_bundle(tmp_path / "bundle", reference=False)
+    stub = assignment.parent / "cs231n" / "classifiers" / "linear_svm.py"
+    call = "print(svm_loss_vectorized(np.zeros((3, 2)), np.eye(3), np.array([0, 1, 0]), 0.0)[0])"
+    with LiveKernel(assignment, kernel_env(small_cifar_dir)) as kernel:
+        printed, error = kernel.run(_setup_cell())
+        assert error is None and str(assignment.parent / "cs231n") in printed
+        _, error = kernel.run("from cs231n.classifiers.linear_svm import svm_loss_vectorized\n" + call)
+        assert error["ename"] == "NotImplementedError" and "Implement svm_loss_vectorized" in error["evalue"]
+        stub.write_text((REFERENCE_DIR / "linear_svm.py").read_text(encoding="utf-8"), encoding="utf-8")
+        os.utime(stub, (stub.stat().st_atime, stub.stat().st_mtime + 5))  # a clearly newer file
+        printed, error = kernel.run(call)
+        assert error is None and printed.strip() == "1.0"  # all scores 0: each example pays C - 1 = 1
+
+
+def test_setup_cell_explains_a_notebook_opened_outside_the_bundle(tmp_path, small_cifar_dir):
+    with LiveKernel(tmp_path, kernel_env(small_cifar_dir)) as kernel:
+        _, error = kernel.run(_setup_cell())
+    assert error["ename"] == "FileNotFoundError"
+    assert "no cs231n/data_utils.py" in error["evalue"] and "assignment1/ folder" in error["evalue"]
+
+
+def test_setup_cell_turns_quick_mode_on_for_nbgrader_and_off_by_default(tmp_path, small_cifar_dir):
+    assignment = make_bundle(tmp_path / "bundle")
+    for extra, expected in ((dict(), "False"), (dict(NBGRADER_EXECUTION="autograde"), "True"),
+                            (dict(CS231N_QUICK="1"), "True"), (dict(CS231N_QUICK="0"), "False")):
+        env = kernel_env(small_cifar_dir, quick=False, **extra)
+        with LiveKernel(assignment, env) as kernel:
+            kernel.run(_setup_cell())
+            printed, error = kernel.run("print(QUICK)")
+        assert error is None and printed.strip() == expected, extra
