@@ -234,3 +234,13 @@ def test_grading_submissions_are_the_answered_release_with_the_reference_modules
     assert answers and all("Nearby images" in "".join(cell["source"]) for cell in answers)
     # The release never carries the solutions: the reference is only in the modules.
     assert "### BEGIN SOLUTION" not in json.dumps(svm)
+
+
+def test_run_child_does_not_count_the_memory_of_the_benchmark_itself():
+    # Linux starts a child's peak at its parent's; a benchmark holding 400 MB must not lend them to the child.
+    held = bytearray(400 * 1024 * 1024)
+    held[::4096] = b"x" * len(held[::4096])
+    result = run_child([sys.executable, "-c", "pass"], timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert 0 < result.peak_rss_bytes < 200 * 1024 * 1024
+    del held

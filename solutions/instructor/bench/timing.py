@@ -11,6 +11,8 @@ import os
 import signal
 import statistics
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -142,6 +144,19 @@ class ChildRun:
     timed_out: bool
 
 
+# Started by run_child between the benchmark and the measured command. Linux starts a new process's peak at
+# the peak of the process it was forked from, so a command started directly by a benchmark that holds
+# gigabytes of arrays would inherit their peak. This launcher is small (no site, stdlib only); it reports
+# the peak of its children (the command and everything the command waited for) into the file argv[1].
+LAUNCHER = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_child(
     command: Sequence[str],
     cwd: Optional[str] = None,
@@ -150,9 +165,11 @@ def run_child(
 ) -> ChildRun:
     """Run ``command`` and measure its wall time and the peak resident memory of its process tree.
 
-    The peak comes from ``wait4``: Linux reports the largest resident set reached by the child or by any
-    descendant that was waited for (a Jupyter kernel, a grading worker), exactly, without sampling. It is
-    the peak of the largest single process, not the sum over processes running at the same time.
+    The peak is the one Linux keeps for reaped children (``RUSAGE_CHILDREN``): the largest resident set
+    reached by the command or by any descendant that was waited for (a Jupyter kernel, a grading worker),
+    exactly, without sampling. It is the peak of the largest single process, not a sum over processes.
+    The command runs under a small launcher (:data:`LAUNCHER`) so that this process's own memory does not
+    count; the launcher's start (tens of milliseconds) is inside the wall time.
 
     Parameters
     ----------
@@ -165,49 +182,56 @@ def run_child(
     """
     if not command:
         raise ValueError("run_child needs a command to run, got an empty one")
-    with open(os.devnull, "rb") as stdin:
-        process = subprocess.Popen(
-            list(command), cwd=cwd, env=None if env is None else dict(env), stdin=stdin,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        )
-    timed_out = threading.Event()
+    with tempfile.TemporaryDirectory(prefix="bench-peak-") as scratch:
+        peak_file = os.path.join(scratch, "peak")
+        launcher = [sys.executable, "-I", "-S", "-c", LAUNCHER, peak_file]
+        with open(os.devnull, "rb") as stdin:
+            process = subprocess.Popen(
+                launcher + list(command), cwd=cwd, env=None if env is None else dict(env), stdin=stdin,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            )
+        timed_out = threading.Event()
 
-    def kill_group():
-        timed_out.set()
+        def kill_group():
+            timed_out.set()
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(timeout, kill_group)
+        timer.start()
+        start = time.perf_counter()
+        outputs = {}
+        readers = [
+            threading.Thread(target=lambda name, stream: outputs.__setitem__(name, stream.read()), args=(name, stream))
+            for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            process.wait()
+        finally:
+            seconds = time.perf_counter() - start
+            timer.cancel()
+        # A descendant that outlived the command would keep the output pipes open; the group is ours to end.
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-
-    timer = threading.Timer(timeout, kill_group)
-    timer.start()
-    start = time.perf_counter()
-    outputs = {}
-    readers = [
-        threading.Thread(target=lambda name, stream: outputs.__setitem__(name, stream.read()), args=(name, stream))
-        for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))
-    ]
-    for reader in readers:
-        reader.start()
-    try:
-        _, status, usage = os.wait4(process.pid, 0)
-    finally:
-        seconds = time.perf_counter() - start
-        timer.cancel()
-    # A descendant that outlived the child would keep the output pipes open; the group is ours to end.
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    for reader in readers:
-        reader.join()
-    process.stdout.close()
-    process.stderr.close()
-    process.returncode = os.waitstatus_to_exitcode(status)  # wait4 reaped it; tell Popen so it does not wait again
+        for reader in readers:
+            reader.join()
+        process.stdout.close()
+        process.stderr.close()
+        try:
+            with open(peak_file) as stream:
+                peak_kilobytes = int(stream.read())
+        except (OSError, ValueError):  # killed at the timeout before it could report
+            peak_kilobytes = 0
     return ChildRun(
         returncode=process.returncode,
         seconds=seconds,
-        peak_rss_bytes=usage.ru_maxrss * 1024,  # Linux reports kilobytes
+        peak_rss_bytes=peak_kilobytes * 1024,  # Linux reports kilobytes
         stdout=outputs.get("stdout", b"").decode("utf-8", "replace"),
         stderr=outputs.get("stderr", b"").decode("utf-8", "replace"),
         timed_out=timed_out.is_set(),
