@@ -8,7 +8,8 @@ Not a test: a measurement to run by hand on a quiet machine (it takes about two 
 
 Each notebook runs in a fresh "reference submission" bundle (the reference classifiers copied over the
 stubs) under ``/usr/bin/time -v jupyter nbconvert --execute``: the wall time includes the kernel's start,
-and the peak is the largest resident set of any process of the run, which is the kernel's. The slowest
+and the peak is the largest resident set of any process of the run, which is the kernel's; the CPU time (user
+plus system, kernel included) is less sensitive than the wall time to other work on the machine. The slowest
 cells come from the timing that nbconvert records in the executed notebook.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import re
 import subprocess
 import sys
@@ -76,6 +78,7 @@ def measure(name: str, cifar10_dir: Path, quick: bool, scratch: Path) -> dict:
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", done.stderr)
     hours, minutes, seconds = (float(g) if g else 0.0 for g in wall.groups())
     peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", done.stderr).group(1)) for kind in ("User", "System"))
     executed = nbformat.read(assignment / f"{name}.executed.ipynb", as_version=4)
     errors = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in executed.cells
               for output in cell.get("outputs", []) if output.get("output_type") == "error"]
@@ -84,7 +87,7 @@ def measure(name: str, cifar10_dir: Path, quick: bool, scratch: Path) -> dict:
     for label, pattern, _ in FIGURES[name]:
         match = re.search(pattern, printed)
         figures[label] = float(match.group(1)) if match else None
-    return {"wall": hours * 3600 + minutes * 60 + seconds, "peak_gb": peak_kb / 1024**2, "errors": errors,
+    return {"wall": hours * 3600 + minutes * 60 + seconds, "cpu": cpu, "peak_gb": peak_kb / 1024**2, "errors": errors,
             "figures": figures, "slowest": slowest_cells(executed)}
 
 
@@ -101,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(scratch)
         cifar10_dir = args.cifar10_dir.resolve() if args.cifar10_dir else unpack_shared_archive(scratch / "data")
         print(f"data: {cifar10_dir}; mode: {'quick' if args.quick else 'full'}")
-        print(f"{'notebook':<9} {'wall (s)':>9} {'target':>7} {'peak (GB)':>10} {'target':>7}  figures")
+        print(f"load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
+        print(f"{'notebook':<9} {'wall (s)':>9} {'CPU (s)':>8} {'target':>7} {'peak (GB)':>10} {'target':>7}  figures")
         failed = False
         for name in args.notebooks or NOTEBOOKS:
             result = measure(name, cifar10_dir, args.quick, scratch)
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 for (label, _, target), value in zip(FIGURES[name], result["figures"].values())
                 if value is not None
             )
-            print(f"{name:<9} {result['wall']:>9.1f} {TIME_TARGETS[name]:>7.0f} {result['peak_gb']:>10.2f} "
+            print(f"{name:<9} {result['wall']:>9.1f} {result['cpu']:>8.1f} {TIME_TARGETS[name]:>7.0f} {result['peak_gb']:>10.2f} "
                   f"{PEAK_TARGET_GB:>7.1f}  {figures}")
             for seconds, line in result["slowest"]:
                 print(f"{'':<11}{seconds:6.1f} s  {line}")
