@@ -190,6 +190,7 @@ def test_notebooks_run_with_real_kernels_on_the_reference_submission(tmp_path, c
     assert "broken on purpose" in rows["softmax.ipynb wall time (quick setting)"].note
     # The kernel imports numpy and holds the data: its peak is far above an idle interpreter's.
     assert rows["svm.ipynb peak memory (quick setting)"].value.median > 50e6
+    assert rows["knn.ipynb peak memory (quick setting)"].note.startswith("slowest: cell 0 ")
     _check_rows([row.as_dict() for row in report.rows])
 
 

@@ -8,6 +8,7 @@ The reference submission is a copy of the bundle in which ``solutions/cs231n/cla
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -57,6 +58,20 @@ def accuracy_lines(executed: Path, limit: int = 2) -> list:
     return lines[-limit:]
 
 
+def slowest_cells(executed: Path, limit: int = 2) -> list:
+    """``[(seconds, cell index, first code line), ...]`` of the slowest cells of an executed notebook, from
+    the start and end times nbclient records in each cell's metadata."""
+    timed = []
+    for index, cell in enumerate(nbformat.read(executed, as_version=4).cells):
+        execution = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in execution and "shell.execute_reply" in execution:
+            start = datetime.datetime.fromisoformat(execution["iopub.execute_input"].replace("Z", "+00:00"))
+            end = datetime.datetime.fromisoformat(execution["shell.execute_reply"].replace("Z", "+00:00"))
+            first = next((line for line in cell.source.splitlines() if line and not line.startswith("#")), "")
+            timed.append(((end - start).total_seconds(), index, first[:60]))
+    return sorted(timed, reverse=True)[:limit]
+
+
 def run_notebooks(report: Report, data, settings) -> None:
     """Rows: wall time of each notebook against its budget, and its peak memory against 1.2 GB."""
     section = "notebooks"
@@ -86,6 +101,8 @@ def run_notebooks(report: Report, data, settings) -> None:
                 errors.append(json.loads(outcome[0]).get("error") if outcome[0].startswith("{") else outcome[0])
         executed = notebook.with_name(f"{name}.executed.ipynb")
         accuracies = accuracy_lines(executed) if executed.is_file() else []
+        slowest = slowest_cells(executed) if executed.is_file() else []
+        slow_text = ", ".join(f"cell {index} {seconds:.1f} s ({first})" for seconds, index, first in slowest)
         note = "; ".join(["FAILED: " + errors[0]] if errors else accuracies)
         budget = TIME_BUDGETS[name]
         report.add(Row(section, f"{name}.ipynb wall time ({setting})", Stats.of(seconds), "s",
@@ -93,4 +110,4 @@ def run_notebooks(report: Report, data, settings) -> None:
                        Target(1.0, text=f"{budget:g} s"), note))
         report.add(Row(section, f"{name}.ipynb peak memory ({setting})", Stats.of(peaks), "B",
                        Stats.of([p / MEMORY_BUDGET for p in peaks]), f"budget {MEMORY_BUDGET / 1e9:g} GB",
-                       Target(1.0, text=f"{MEMORY_BUDGET / 1e9:g} GB")))
+                       Target(1.0, text=f"{MEMORY_BUDGET / 1e9:g} GB"), f"slowest: {slow_text}" if slow_text else ""))

@@ -56,12 +56,12 @@ class Settings:
     classes: int = 10
     knn_train: int = 5000
     knn_test: int = 500
-    knn_loop_rows: int = 100
+    knn_loop_rows: int = 50
     train_iters: int = 1500
     batch_size: int = 200
     runs: int = 5
     max_runs: int = 21
-    budget_seconds: float = 5.0
+    budget_seconds: float = 3.0
     slow_runs: int = 3
     heavy_runs: int = 2
     class_size: int = 500
