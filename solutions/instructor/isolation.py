@@ -152,6 +152,23 @@ def _kill_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
+def uid_processes(uid: int) -> list[int]:
+    """PIDs of the processes owned by ``uid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _owner(entry) == uid:
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_until_gone(uid: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while uid_processes(uid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if uid_processes(uid):
+        _kill_uid(uid)  # still there: something escaped the namespace; kill it by uid
+
+
 def blocking_ancestors(path: Path) -> list[Path]:
     """Ancestors of ``path`` that other users cannot traverse (e.g. a 0700 home or pytest folder)."""
     blocked = []
@@ -288,8 +305,12 @@ def run_confined(
                 except ProcessLookupError:
                     pass
                 process.wait()
-                if mode == "none" and uid is not None and os.geteuid() == 0:
-                    _kill_uid(uid)
+                if uid is not None and os.geteuid() == 0:
+                    if mode == "none":
+                        _kill_uid(uid)
+                    # A dying PID namespace takes a moment to reap its processes; they still count against
+                    # the uid's process limit, so the slot is free only once they are gone.
+                    _wait_until_gone(uid)
     return Outcome(returncode=returncode, timed_out=timed_out, seconds=time.monotonic() - started)
 
 

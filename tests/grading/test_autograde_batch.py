@@ -196,6 +196,14 @@ def test_kernel_tampering_is_detected_and_named_in_the_notes(batch, cheat):
     assert "svm_loss_vectorized" in notes.split("fail out of process (")[1]
 
 
+def test_the_grading_template_holds_no_student_module_that_nbgrader_could_inject(batch):
+    source = batch["course"] / "grading-work" / "template" / "source" / "assignment1"
+    assert (source / "cs231n" / "data_utils.py").is_file() and (source / "hidden_checks.py").is_file()
+    for module in samples.MODULES:
+        assert not (source / "cs231n" / "classifiers" / f"{module}.py").exists(), module
+    assert not (batch["course"] / "grading-work" / "template" / "release").exists()
+
+
 def test_only_answer_cells_come_from_the_submission(batch):
     """Deleted tests are back, gutted tests are the course's, an added cell is gone: the scores are the twin's."""
     honest = batch["scores"]["honest_wrong"]
@@ -204,7 +212,8 @@ def test_only_answer_cells_come_from_the_submission(batch):
         text = (autograded / cheat / "assignment1" / "svm.ipynb").read_text()
         assert '"grade_id": "test_svm_loss_vectorized"' in text
         assert "tests? what tests?" not in text and "added by the student" not in text
-        assert batch["scores"][cheat] == honest, cheat
+        differing = {k: (v, honest.get(k)) for k, v in batch["scores"][cheat].items() if honest.get(k) != v}
+        assert not differing, (cheat, differing, batch["results"][cheat]["notes"])
         assert not any("differs from the course" in note for note in batch["results"][cheat]["notes"])
 
 

@@ -48,20 +48,6 @@ def test_hidden_checks_are_ignored_by_the_release_but_kept_by_the_grading_worker
     assert '"ignore": [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*"]' in driver
 
 
-def test_grading_templates_hold_no_student_module_that_nbgrader_could_inject(grading_course, grading_data, tmp_path):
-    from solutions.instructor import isolation
-    from solutions.instructor.worker import Settings, build_template
-
-    settings = Settings(course_dir=grading_course, repo_root=REPO, work_dir=tmp_path / "work", data_dir=grading_data,
-                        mode=isolation.detect_mode())
-    template = build_template(settings)
-    source = template / "source" / "assignment1"
-    assert (source / "cs231n" / "data_utils.py").is_file() and (source / "hidden_checks.py").is_file()
-    for module in course_facts.STUDENT_MODULES:
-        assert not (source / module).exists(), f"nbgrader would copy {module} into every submission"
-    assert not (template / "release").exists()
-
-
 def test_nbgrader_finds_alembic_without_the_environment_on_path(tmp_path, monkeypatch):
     """Creating a gradebook runs `alembic`; run_nbgrader puts the interpreter's bin/ first on PATH."""
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
