@@ -28,6 +28,7 @@ REFERENCE_DIR = REPO_ROOT / "solutions" / "cs231n" / "classifiers"
 TIME_BUDGETS = {"knn": 40.0, "svm": 30.0, "softmax": 25.0}  # seconds, full data
 MEMORY_BUDGET = 1.2e9  # bytes, each notebook
 ACCURACY_LINE = re.compile(r"accuracy", re.IGNORECASE)
+TERMINAL_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def missing_parts(source_dir: Path) -> list:
@@ -81,13 +82,15 @@ def run_notebooks(report: Report, data, settings) -> None:
         return
     bundle = reference_bundle(settings.work_dir / "reference-bundle", settings.notebook_source)
     env = dict(os.environ)
-    env["CIFAR10_DIR"] = str(data.cifar_folder())
+    env["CIFAR10_DIR"] = str(data.cifar_folder(prefer_real=True))
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     if settings.quick:
         env["CS231N_QUICK"] = "1"
     else:
         env.pop("CS231N_QUICK", None)
     setting = "quick setting" if settings.quick else "full setting"
+    if data.is_generated(env["CIFAR10_DIR"]):
+        setting += ", generated data"
     for name in tqdm(NOTEBOOKS, desc="notebooks", leave=False):
         notebook = bundle / "assignment1" / f"{name}.ipynb"
         seconds, peaks, errors = [], [], []
@@ -98,16 +101,18 @@ def run_notebooks(report: Report, data, settings) -> None:
             peaks.append(result.peak_rss_bytes)
             if result.returncode != 0:
                 outcome = result.stdout.strip().splitlines()[-1:] or [result.stderr.strip()[-300:]]
-                errors.append(json.loads(outcome[0]).get("error") if outcome[0].startswith("{") else outcome[0])
+                error = json.loads(outcome[0]).get("error") if outcome[0].startswith("{") else outcome[0]
+                errors.append(TERMINAL_COLOUR.sub("", str(error)))
         executed = notebook.with_name(f"{name}.executed.ipynb")
         accuracies = accuracy_lines(executed) if executed.is_file() else []
         slowest = slowest_cells(executed) if executed.is_file() else []
         slow_text = ", ".join(f"cell {index} {seconds:.1f} s ({first})" for seconds, index, first in slowest)
-        note = "; ".join(["FAILED: " + errors[0]] if errors else accuracies)
+        note = "; ".join(accuracies)
+        failure = errors[0] if errors else ""
         budget = TIME_BUDGETS[name]
         report.add(Row(section, f"{name}.ipynb wall time ({setting})", Stats.of(seconds), "s",
                        Stats.of([s / budget for s in seconds]), f"budget {budget:g} s",
-                       Target(1.0, text=f"{budget:g} s"), note))
+                       Target(1.0, text=f"{budget:g} s"), note, failure))
         report.add(Row(section, f"{name}.ipynb peak memory ({setting})", Stats.of(peaks), "B",
                        Stats.of([p / MEMORY_BUDGET for p in peaks]), f"budget {MEMORY_BUDGET / 1e9:g} GB",
                        Target(1.0, text=f"{MEMORY_BUDGET / 1e9:g} GB"), f"slowest: {slow_text}" if slow_text else ""))

@@ -58,6 +58,8 @@ class Row:
         The bound the ratio must meet; None for rows that only inform.
     note : str
         Anything the reader needs to interpret the row.
+    failure : str
+        Why the measured work did not complete (a notebook cell raised, say); the verdict is then FAILED.
     """
 
     section: str
@@ -68,9 +70,12 @@ class Row:
     basis: str
     target: Optional[Target] = None
     note: str = ""
+    failure: str = ""
 
     @property
     def verdict(self) -> str:
+        if self.failure:
+            return "FAILED"
         if self.target is None:
             return "info"
         return "ok" if self.target.met_by(self.ratio.median) else "MISSED"
@@ -81,7 +86,7 @@ class Row:
             "ratio": self.ratio.as_dict(), "basis": self.basis,
             "target": None if self.target is None else {"bound": self.target.bound, "kind": self.target.kind,
                                                          "text": self.target.text},
-            "verdict": self.verdict, "note": self.note,
+            "verdict": self.verdict, "note": self.note, "failure": self.failure,
         }
 
 
@@ -172,7 +177,8 @@ def table_lines(report: Report) -> List[str]:
         cells = (
             row.section, row.item, format_quantity(row.value.median, row.unit), f"±{row.value.spread:.0%}",
             f"{row.ratio.median:.2f}x ±{row.ratio.spread:.0%}", row.basis,
-            row.target.describe() if row.target else "-", row.verdict + (f" ({row.note})" if row.note else ""),
+            row.target.describe() if row.target else "-",
+            row.verdict + "".join(f" ({text})" for text in (row.failure, row.note) if text),
         )
         lines.append("| " + " | ".join(cells) + " |")
     for entry in report.skipped:
