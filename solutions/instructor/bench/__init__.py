@@ -12,9 +12,11 @@ Run it with ``python -m solutions.instructor.bench`` (``make bench``).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from . import data as data_module
+from . import report as report_module
 from .fetch import run_fetch
 from .grading import run_grading
 from .kernels import run_knn, run_losses, run_training
@@ -37,6 +39,7 @@ SECTIONS = {
 def run(settings, sections, command: str) -> Report:
     """Run ``sections`` (names of :data:`SECTIONS`, in that order) and print the table; return the report."""
     report = Report(command=command)
+    load_start = os.getloadavg()[0]
     source = data_module.resolve(settings)
     report.data_source = source.description
     print(f"data: {source.description}", file=sys.stderr)
@@ -46,8 +49,13 @@ def run(settings, sections, command: str) -> Report:
         SECTIONS[name](report, source, settings)
         if not set(selected[index + 1:]) & USES_LOSS_ARRAYS:
             source.release()
+    machine = report_module.machine_description()
+    report.notes.append(f"load average (1 min) {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, "
+                        f"on {machine['cpus']} CPUs (above the CPU count, other work competed for them)")
+    print(f"\nMachine: {machine['cpus']} x {machine['cpu']}, numpy {machine['numpy']} ({machine['blas']}); "
+          f"{report.notes[-1]}.")
     print(f"\nData: {report.data_source}. Ratios are medians of per-pair ratios (candidate and basis timed side "
-          "by side); spread is half the range over the runs.\n")
+          "by side); spread is half the interquartile range over the runs, relative to the median.\n")
     for line in table_lines(report):
         print(line)
     return report
