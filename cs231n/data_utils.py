@@ -180,8 +180,16 @@ def get_CIFAR10_data(
     if num_dev > num_training:
         raise ValueError(f"num_dev = {num_dev} exceeds num_training = {num_training}")
 
+    width = PIXELS + 1 if add_bias else PIXELS
+
     def rows(images):
-        return images.reshape(images.shape[0], -1).astype(dtype)  # (N, 3072)
+        # Allocate the final (N, D) array once and convert the uint8 pixels into it: no float copy to
+        # concatenate the bias column onto later, which would double the peak memory.
+        X = np.empty((images.shape[0], width), dtype=dtype)  # (N, 3072 or 3073)
+        X[:, :PIXELS] = images.reshape(images.shape[0], -1)
+        if add_bias:
+            X[:, PIXELS] = 1
+        return X
 
     rng = np.random.default_rng(seed)
     dev_indices = rng.choice(num_training, num_dev, replace=False)
@@ -195,13 +203,11 @@ def get_CIFAR10_data(
 
     mean_image = np.zeros(PIXELS, dtype=dtype)
     if subtract_mean and num_training:
-        mean_image = splits["train"][0].mean(axis=0, dtype=np.float64).astype(dtype)  # (3072,)
+        mean_image = splits["train"][0][:, :PIXELS].mean(axis=0, dtype=np.float64).astype(dtype)  # (3072,)
     data = {"mean_image": mean_image}
     for name, (X, y) in splits.items():
         if subtract_mean:
-            X -= mean_image  # (N, 3072) - (3072,) broadcasts over rows, in place
-        if add_bias:
-            X = np.hstack([X, np.ones((X.shape[0], 1), dtype=dtype)])  # (N, 3073)
+            X[:, :PIXELS] -= mean_image  # (N, 3072) - (3072,) broadcasts over rows, in place
         data[f"X_{name}"] = X
         data[f"y_{name}"] = y
     return data

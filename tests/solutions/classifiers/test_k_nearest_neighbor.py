@@ -118,3 +118,17 @@ def test_bad_input_raises_value_error_naming_the_argument(call, message):
 def test_predicting_before_training_says_to_train_first():
     with pytest.raises(ValueError, match=r"call train\(X, y\) before predicting"):
         KNearestNeighbor().predict(np.zeros((1, 3)))
+
+
+def test_votes_with_many_equal_distances_match_a_stable_sort_and_bincount_for_every_k():
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        num_train, num_test = int(rng.integers(2, 25)), int(rng.integers(1, 8))
+        classifier = KNearestNeighbor()
+        classifier.train(np.zeros((num_train, 1)), rng.integers(0, 4, num_train))
+        # Few distinct distances, so the k-th place is often shared by several training examples.
+        dists = rng.integers(0, 4, (num_test, num_train)).astype(float)
+        for k in range(1, num_train + 1):
+            nearest = np.argsort(dists, axis=1, kind="stable")[:, :k]
+            expected = [np.bincount(row, minlength=4).argmax() for row in classifier.y_train[nearest]]
+            assert classifier.predict_labels(dists, k=k).tolist() == expected
