@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-requirements
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test venv browser stubs release bench data clean-venv
+.PHONY: demo test venv browser stubs notebooks release bench data clean-venv
 
 demo: venv
 	$(PY) -m solutions.instructor.demo
@@ -38,6 +38,10 @@ browser:
 # Regenerate the student stubs cs231n/classifiers/*.py from solutions/cs231n/classifiers/*.py.
 stubs: venv
 	$(PY) -m solutions.instructor.build_stubs
+
+# Regenerate the nbgrader source notebooks from their cell files solutions/source/*_notebook.py.
+notebooks: venv
+	$(PY) -m solutions.source.make_notebooks
 
 # Build the whole student release (stubs and notebooks) and the student archive.
 release: venv
