@@ -186,7 +186,7 @@ def get_CIFAR10_data(
         # Allocate the final (N, D) array once and convert the uint8 pixels into it: no float copy to
         # concatenate the bias column onto later, which would double the peak memory.
         X = np.empty((images.shape[0], width), dtype=dtype)  # (N, 3072 or 3073)
-        X[:, :PIXELS] = images.reshape(images.shape[0], -1)
+        X[:, :PIXELS] = images.reshape(images.shape[0], PIXELS)
         if add_bias:
             X[:, PIXELS] = 1
         return X

@@ -139,3 +139,8 @@ def test_rebuilt_cifar10_loads_with_the_canonical_shapes_and_class_counts(shared
     assert Xtr.dtype == np.uint8
     assert np.bincount(ytr).tolist() == [5000] * 10
     assert np.bincount(yte).tolist() == [1000] * 10
+
+
+def test_empty_validation_and_dev_splits_are_allowed(small_cifar_dir):
+    data = get_CIFAR10_data(50, 0, 5, 0, cifar10_dir=small_cifar_dir)
+    assert data["X_val"].shape == (0, 3073) and data["X_dev"].shape == (0, 3073)
