@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,15 @@ from .demo import reference_submission
 from .worker import Settings, build_template, trusted_package_files
 
 SHARED_ARCHIVE = REPO_ROOT.parent / "shared" / "datasets" / "cifar-10-python.tar.gz"
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of every child process reaped so far."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def prepare_data(scratch: Path, data: Path | None) -> tuple[Path, str]:
@@ -74,8 +84,8 @@ def submissions_folder(target: Path, count: int) -> Path:
     return folder
 
 
-def nbgrader_serial(scratch: Path, zips: Path, data: Path) -> float:
-    """Seconds for one plain ``nbgrader autograde`` over every submission (set-up not counted)."""
+def nbgrader_serial(scratch: Path, zips: Path, data: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of one plain ``nbgrader autograde`` over every submission (set-up not counted)."""
     course = copy_course(scratch / "plain")
     # What nbgrader needs to grade this course at all: the trusted package and the hidden checks beside the
     # notebooks, and a config that keeps hidden_checks.py when copying source files to the submissions.
@@ -95,25 +105,25 @@ def nbgrader_serial(scratch: Path, zips: Path, data: Path) -> float:
     submissions, _ = intake.find_submissions(zips)
     for submission in submissions.values():
         intake.take_in(submission, course / "submitted", REPO_ROOT)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds()
     run("autograde", ASSIGNMENT)
-    return time.monotonic() - started
+    return time.monotonic() - started, cpu_seconds() - cpu
 
 
-def this_command(scratch: Path, zips: Path, data: Path, jobs: int) -> tuple[float, float]:
-    """(one-time template seconds, batch seconds) for the autograde command with ``jobs`` slots."""
+def this_command(scratch: Path, zips: Path, data: Path, jobs: int) -> tuple[float, float, float]:
+    """(one-time template seconds, batch wall seconds, batch CPU seconds) with ``jobs`` slots."""
     course = copy_course(scratch / f"jobs{jobs}")
     settings = Settings(course_dir=course, repo_root=REPO_ROOT, work_dir=course / "grading-work", data_dir=data,
                         cell_timeout=300, submission_timeout=1800, mode=isolation.detect_mode())
     started = time.monotonic()
     build_template(settings)
     setup = time.monotonic() - started
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds()
     summary = autograde.grade_all(zips, settings, jobs=jobs, progress=False)
-    elapsed = time.monotonic() - started
+    elapsed, cpu = time.monotonic() - started, cpu_seconds() - cpu
     if len(summary["graded"]) != len(list(zips.glob("*.zip"))):
         raise RuntimeError(f"not every submission was graded: {summary}")
-    return setup, elapsed
+    return setup, elapsed, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,21 +140,27 @@ def main(argv: list[str] | None = None) -> int:
         data, results["data"] = prepare_data(scratch / "data", args.data)
         zips = submissions_folder(scratch / "submissions", args.submissions)
         print(f"{args.submissions} reference submissions, {results['data']}, {os.cpu_count()} cores", flush=True)
-        serial = nbgrader_serial(scratch, zips, data)
-        results["nbgrader_serial"] = {"batch_s": serial, "per_submission_s": serial / args.submissions}
+        results["load_average_before"] = os.getloadavg()[0]
+        serial, cpu = nbgrader_serial(scratch, zips, data)
+        results["nbgrader_serial"] = {"batch_s": serial, "per_submission_s": serial / args.submissions,
+                                      "cpu_per_submission_s": cpu / args.submissions, "setup_s": 0.0}
         print(f"nbgrader autograde (serial): {serial / args.submissions:.1f} s per submission", flush=True)
         for jobs in (1, 2):
-            setup, elapsed = this_command(scratch, zips, data, jobs)
-            results[f"jobs{jobs}"] = {"setup_s": setup, "batch_s": elapsed, "per_submission_s": elapsed / args.submissions}
+            setup, elapsed, cpu = this_command(scratch, zips, data, jobs)
+            results[f"jobs{jobs}"] = {"setup_s": setup, "batch_s": elapsed, "per_submission_s": elapsed / args.submissions,
+                                      "cpu_per_submission_s": cpu / args.submissions}
             print(f"autograde --jobs {jobs}: {elapsed / args.submissions:.1f} s per submission (+{setup:.0f} s set-up)", flush=True)
+        results["load_average_after"] = os.getloadavg()[0]
     print()
-    print(f"{'':<28}{'s / submission':>16}{f'class of {args.class_size}':>16}")
-    rows = [("nbgrader autograde, serial", results["nbgrader_serial"], 0.0)]
-    rows += [(f"this command, --jobs {j}", results[f"jobs{j}"], results[f"jobs{j}"]["setup_s"]) for j in (1, 2)]
-    for label, entry, setup in rows:
-        projected = (entry["per_submission_s"] * args.class_size + setup) / 60
+    print(f"{'':<28}{'wall s / sub':>14}{'CPU s / sub':>13}{f'class of {args.class_size}':>16}")
+    rows = [("nbgrader autograde, serial", results["nbgrader_serial"])]
+    rows += [(f"this command, --jobs {j}", results[f"jobs{j}"]) for j in (1, 2)]
+    for label, entry in rows:
+        projected = (entry["per_submission_s"] * args.class_size + entry["setup_s"]) / 60
         entry["projected_class_min"] = projected
-        print(f"{label:<28}{entry['per_submission_s']:>16.1f}{projected:>13.0f} min")
+        print(f"{label:<28}{entry['per_submission_s']:>14.1f}{entry['cpu_per_submission_s']:>13.1f}{projected:>13.0f} min")
+    print(f"load average (1 min) before / after: {results['load_average_before']:.1f} / {results['load_average_after']:.1f}"
+          " (other work on the machine slows every figure)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(f"\nresults: {args.out}")
