@@ -223,7 +223,9 @@ def test_only_answer_cells_come_from_the_submission(batch):
 ])
 def test_a_hang_or_a_dead_kernel_costs_only_the_rest_of_that_notebook(batch, student, reason):
     result = batch["results"][student]
-    assert any(reason in note for note in result["notes"]), result["notes"]
+    log = batch["course"] / "grading-work" / "logs" / f"{student}.log"
+    log_tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:]) if log.is_file() else "(no log)"
+    assert any(reason in note for note in result["notes"]), "\n".join(result["notes"]) + "\n--- log:\n" + log_tail
     assert result["notebooks"]["svm"] == "graded"
     scores = batch["scores"][student]
     assert scores[("svm", "test_svm_loss_naive")][0] == 0 and scores[("svm", "hidden_svm_loss_naive")][0] == 0
