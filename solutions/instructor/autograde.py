@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import dataclasses
 import os
 import queue
@@ -248,8 +249,19 @@ def grade_all(
     check_data(settings.data_dir)
     if not (source_dir(course_dir) / "hidden_checks.py").is_file():
         raise FileNotFoundError(f"{source_dir(course_dir) / 'hidden_checks.py'} is missing")
+    claimed = contextlib.nullcontext()
     if settings.mode == "root":
         isolation.check_uid_range(settings.uid_base, jobs)
+        claimed = isolation.claim_uids(settings.uid_base, jobs)
+    with claimed:
+        return _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_timeout, write_feedback,
+                            csv_path, progress)
+
+
+def _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_timeout, write_feedback, csv_path,
+                 progress) -> dict:
+    """The body of :func:`grade_all`, run while this process holds the slots' uids."""
+    course_dir = settings.course_dir
     template = build_template(settings)
     url = ensure_gradebook(course_dir, template)
     model = record.course_model(url)

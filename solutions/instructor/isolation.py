@@ -20,7 +20,9 @@ Whatever the level, a command that runs over its wall-clock budget is killed wit
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import functools
 import json
 import os
@@ -126,6 +128,43 @@ def check_uid_range(uid_base: int, slots: int) -> None:
             f"the grading uids {', '.join(taken)} belong to existing accounts; "
             "choose a free range with --uid-base"
         )
+
+
+def uid_lock_path(uid: int) -> Path:
+    """The lock file that marks ``uid`` as taken by a running grader on this machine."""
+    return Path(tempfile.gettempdir()) / f"cs231n-grading-uid-{uid}.lock"
+
+
+@contextlib.contextmanager
+def claim_uids(uid_base: int, slots: int):
+    """Hold the grading uids ``uid_base .. uid_base + slots - 1`` for this process, or refuse at once.
+
+    A grader kills every process of a slot's uid when a submission ends, so two graders sharing a uid
+    would kill each other's student code mid-run. Each uid is claimed with an exclusive ``flock`` on a
+    file in the temporary folder; the kernel releases it when this process ends, however it ends.
+
+    Raises
+    ------
+    RuntimeError
+        When another grading run holds one of the uids (its message names the uid and the way out).
+    """
+    handles = []
+    try:
+        for uid in range(uid_base, uid_base + slots):
+            path = uid_lock_path(uid)
+            handle = open(path, "a+b")
+            handles.append(handle)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RuntimeError(
+                    f"the grading uid {uid} is in use by another grading run on this machine (lock {path}); "
+                    "wait for it to finish, or give this run another range with --uid-base"
+                ) from None
+        yield
+    finally:
+        for handle in handles:
+            handle.close()  # closing releases the lock
 
 
 def _user_process_count() -> int:

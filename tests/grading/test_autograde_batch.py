@@ -1,6 +1,7 @@
 """One real batch: nbgrader, real kernels, two parallel slots, the sample submissions of samples.py.
 
-The batch is graded once for the module; each test asserts one property of its outcome. Expected scores
+The batch is graded once for the module (``make test`` runs each file on one worker: ``--dist loadfile``);
+each test asserts one property of its outcome. Expected scores
 come from the gradebook's own cell definitions (points per cell), so they hold for the real course.
 """
 
@@ -21,7 +22,6 @@ from solutions.instructor.worker import Settings
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.xdist_group("grading-batch"),  # one worker grades the batch once (with --dist loadgroup)
     pytest.mark.skipif(isolation.detect_mode() == "none", reason="grading tests need namespaces (unshare)"),
 ]
 CHEATS = [

@@ -166,6 +166,16 @@ def test_uids_of_existing_accounts_are_refused():
         isolation.check_uid_range(0, 1)
 
 
+def test_a_grading_uid_held_by_another_run_is_refused_and_freed_when_that_run_ends():
+    uids = (UID + 1, 2)
+    with isolation.claim_uids(*uids):
+        with pytest.raises(RuntimeError, match=rf"the grading uid {UID + 2} is in use by another grading run .*--uid-base"):
+            with isolation.claim_uids(UID + 2, 1):
+                pass
+    with isolation.claim_uids(*uids):  # released on exit: a later run gets them
+        pass
+
+
 def test_a_relative_command_is_refused(tmp_path):
     with pytest.raises(ValueError, match="argv\\[0\\] must be an absolute path"):
         isolation.run_confined(["python"], env={}, cwd=tmp_path, visible=tmp_path, hide=[], limits=isolation.Limits(),
