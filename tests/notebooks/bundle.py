@@ -91,15 +91,20 @@ def cell_errors(notebook) -> list[tuple[int, dict, dict]]:
 
 
 def text_output(notebook) -> str:
-    """Everything the notebook printed (stream outputs and plain-text results), in order."""
+    """Everything the notebook printed (stream outputs and plain-text results), in order.
+
+    Stream outputs are joined as written: the kernel flushes stdout on a timer, so a busy machine can cut
+    one ``print`` into two outputs, and a separator between them would break the printed line.
+    """
     parts = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
                 parts.append(output.get("text", ""))
             elif "data" in output and "text/plain" in output["data"]:
-                parts.append(output["data"]["text/plain"])
-    return "\n".join(parts)
+                parts.append("\n" + output["data"]["text/plain"] + "\n")
+        parts.append("\n")
+    return "".join(parts)
 
 
 class LiveKernel:

@@ -53,9 +53,10 @@ def accuracy_lines(executed: Path, limit: int = 2) -> list:
     """The last ``limit`` printed lines that mention an accuracy, from an executed notebook."""
     lines = []
     for cell in nbformat.read(executed, as_version=4).cells:
-        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            text = output.get("text", "") if output.get("output_type") == "stream" else ""
-            lines += [line.strip() for line in text.splitlines() if ACCURACY_LINE.search(line)]
+        outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
+        # One print can arrive as two stream outputs (the kernel flushes on a timer): join before splitting.
+        text = "".join(output.get("text", "") for output in outputs if output.get("output_type") == "stream")
+        lines += [line.strip() for line in text.splitlines() if ACCURACY_LINE.search(line)]
     return lines[-limit:]
 
 
