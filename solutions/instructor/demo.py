@@ -66,22 +66,33 @@ def fetch_data(skip_fetch: bool) -> tuple[Path, str | None]:
     return stand_in, f"real CIFAR-10 ({why}); graded on a generated stand-in of 20 images per batch"
 
 
+def with_answers(notebook_text: str) -> bytes:
+    """A release notebook (JSON text) with every written-answer cell filled in, as a student hands it in."""
+    notebook = json.loads(notebook_text)
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            cell["source"] = ANSWER
+    return json.dumps(notebook).encode()
+
+
+def reference_files(release: dict[str, str]) -> dict[str, bytes]:
+    """Zip entries of the reference submission: the ``release`` notebooks (name -> JSON text) answered,
+    and the reference classifiers in place of the stubs."""
+    files = {f"{ASSIGNMENT}/{name}.ipynb": with_answers(release[name]) for name in NOTEBOOKS}
+    for module in STUDENT_MODULES:
+        files[module] = (REPO_ROOT / "solutions" / module).read_bytes()
+    return files
+
+
 def reference_submission(folder: Path) -> Path:
-    """Zip the release notebooks (answers written) with the reference classifiers, like collectSubmission.sh."""
+    """Zip the committed release notebooks (answers written) with the reference classifiers, like
+    collectSubmission.sh."""
     sys.path.insert(0, str(REPO_ROOT))
     from cs231n.submission import write_zip
 
-    files = {}
-    for name in NOTEBOOKS:
-        notebook = json.loads((REPO_ROOT / ASSIGNMENT / f"{name}.ipynb").read_text(encoding="utf-8"))
-        for cell in notebook["cells"]:
-            if cell["cell_type"] == "markdown" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
-                cell["source"] = ANSWER
-        files[f"{ASSIGNMENT}/{name}.ipynb"] = json.dumps(notebook).encode()
-    for module in STUDENT_MODULES:
-        files[module] = (REPO_ROOT / "solutions" / module).read_bytes()
+    release = {name: (REPO_ROOT / ASSIGNMENT / f"{name}.ipynb").read_text(encoding="utf-8") for name in NOTEBOOKS}
     folder.mkdir(parents=True, exist_ok=True)
-    return write_zip(files, folder / "reference.zip")
+    return write_zip(reference_files(release), folder / "reference.zip")
 
 
 def main(argv: list[str] | None = None) -> int:

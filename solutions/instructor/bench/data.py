@@ -112,8 +112,7 @@ class DataSource:
         if self.real:
             from cs231n.data_utils import get_CIFAR10_data
 
-            # One validation and test row: get_CIFAR10_data cannot build empty splits (reshape of size 0 with -1).
-            data = get_CIFAR10_data(num_training=s.full_rows, num_validation=1, num_test=1, num_dev=s.dev_rows,
+            data = get_CIFAR10_data(num_training=s.full_rows, num_validation=0, num_test=0, num_dev=s.dev_rows,
                                     dtype=dtype, cifar10_dir=self.cifar_dir)
             return data["X_dev"], data["y_dev"], data["X_train"], data["y_train"]
         rng = np.random.default_rng(1)

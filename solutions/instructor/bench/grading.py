@@ -12,7 +12,6 @@ figures (a class pays it once).
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -24,7 +23,6 @@ from .settings import REPO_ROOT
 from .timing import Stats, run_child
 
 AUTOGRADER = REPO_ROOT / "solutions" / "instructor" / "autograde.py"
-MODULES = ("k_nearest_neighbor", "linear_svm", "softmax", "linear_classifier")
 NOTEBOOKS = ("knn", "svm", "softmax")
 SUBMISSION_BUDGET = 60.0  # seconds per submission, serial
 SPEED_UP_TARGET = 1.7  # --jobs 2 against --jobs 1 on two cores
@@ -38,19 +36,10 @@ def missing_parts(source_dir: Path) -> list:
     return [str(path) for path in needed if not path.is_file()]
 
 
-def answered(text: str) -> bytes:
-    """A release notebook with every written-answer cell filled in, as a student hands it in."""
-    notebook = json.loads(text)
-    for cell in notebook["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell["cell_type"] == "markdown" and meta.get("solution"):
-            cell["source"] = "Nearby images differ in few pixels, so their distance is small."
-    return json.dumps(notebook).encode()
-
-
 def prepare(work: Path, source_dir: Path, count: int) -> tuple:
     """A scratch course (config and source) and ``count`` reference submissions; returns their folders."""
     from cs231n.submission import write_zip
+    from solutions.instructor.demo import reference_files
     from solutions.instructor.release import generate_notebooks
 
     shutil.rmtree(work, ignore_errors=True)
@@ -59,11 +48,7 @@ def prepare(work: Path, source_dir: Path, count: int) -> tuple:
     shutil.copy2(REPO_ROOT / "solutions" / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(source_dir, course / "source" / "assignment1",
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.executed.ipynb"))
-    release = generate_notebooks(course)
-    files = {f"assignment1/{name}.ipynb": answered(release[name]) for name in NOTEBOOKS}
-    for module in MODULES:
-        files[f"cs231n/classifiers/{module}.py"] = (REPO_ROOT / "solutions" / "cs231n" / "classifiers" /
-                                                    f"{module}.py").read_bytes()
+    files = reference_files(generate_notebooks(course))
     submissions = work / "submissions"
     submissions.mkdir()
     for index in range(count):
