@@ -92,8 +92,8 @@ plt.show()
 def preprocess(images, dtype=np.float32):
     """(N, 3072) uint8 images -> (N, 3073) rows of ``dtype``: mean image subtracted, a 1 appended."""
     X = np.empty((images.shape[0], images.shape[1] + 1), dtype=dtype)  # (N, 3073), filled in place
-    X[:, :-1] = images
-    X[:, :-1] -= mean_image.astype(dtype)  # (N, 3072) - (3072,) broadcasts over the rows
+    # (N, 3072) - (3072,) broadcasts over the rows; one pass that converts and subtracts, no temporary
+    np.subtract(images, mean_image.astype(dtype), out=X[:, :-1])
     X[:, -1] = 1.0
     return X
 
@@ -330,7 +330,7 @@ assert np.allclose(np.round(softmax(np.array([0.5, -1.0, 0.0])), 2), [0.55, 0.12
 # %%
 from cs231n.classifiers import Softmax
 
-sgd_iters = 150 if QUICK else 1000
+sgd_iters = 150 if QUICK else 300
 softmax_model = Softmax()
 start = time.perf_counter()
 loss_history = softmax_model.train(X_train, y_train, learning_rate=2e-6, reg=5e2, num_iters=sgd_iters,
@@ -357,8 +357,8 @@ print(f"after {sgd_iters} steps: training accuracy {train_accuracy:.3f}, validat
 learning_rates = []
 regularization_strengths = []
 ### BEGIN SOLUTION
-learning_rates = [2e-6, 4e-6, 8e-6]
-regularization_strengths = [1e2, 2.5e2, 5e2]
+learning_rates = [4e-6, 8e-6, 1.6e-5]
+regularization_strengths = [2.5e2, 5e2, 1e3]
 ### END SOLUTION
 
 # %% [markdown]
@@ -369,7 +369,7 @@ import itertools
 
 from tqdm.auto import tqdm
 
-search_iters = 40 if QUICK else 400
+search_iters = 40 if QUICK else 250
 if QUICK:
     learning_rates, regularization_strengths = learning_rates[:2], regularization_strengths[:2]
 print(f"{len(learning_rates)} learning rates x {len(regularization_strengths)} regularization strengths, "
@@ -377,13 +377,10 @@ print(f"{len(learning_rates)} learning rates x {len(regularization_strengths)} r
 
 # %% [markdown]
 # Store `results[(learning_rate, reg)] = (training accuracy, validation accuracy)`, with the training
-# accuracy measured on the first 10,000 training images (enough to compare, and faster). Keep the best
-# validation accuracy in `best_val` and its model in `best_softmax`.
+# accuracy measured on the first 10,000 training images (enough to compare, and faster).
 
 # %% answer id=search_loop
 results = {}
-best_val = -1.0
-best_softmax = None
 ### BEGIN SOLUTION
 for learning_rate, reg in tqdm(list(itertools.product(learning_rates, regularization_strengths)), desc="settings"):
     model = Softmax()
@@ -392,13 +389,12 @@ for learning_rate, reg in tqdm(list(itertools.product(learning_rates, regulariza
     train_accuracy = float(np.mean(model.predict(X_train[:10000]) == y_train[:10000]))
     val_accuracy = float(np.mean(model.predict(X_val) == y_val))
     results[(learning_rate, reg)] = (train_accuracy, val_accuracy)
-    if val_accuracy > best_val:
-        best_val, best_softmax = val_accuracy, model
 ### END SOLUTION
 
 for learning_rate, reg in sorted(results):
     train_accuracy, val_accuracy = results[(learning_rate, reg)]
     print(f"lr {learning_rate:.1e} reg {reg:.1e}: train accuracy {train_accuracy:.3f}, validation accuracy {val_accuracy:.3f}")
+best_val = max(val_accuracy for _, val_accuracy in results.values())
 print(f"best validation accuracy of the search: {best_val:.3f}")
 
 # %%
@@ -420,25 +416,24 @@ plt.title("Softmax: validation accuracy")
 plt.show()
 
 # %% [markdown]
-# The best setting trained longer; the better of the two models on the validation set is kept.
+# The final model: the best setting trained longer (more steps, same decay). The search only compares
+# settings; its short runs are noisy, and the best of nine noisy runs flatters its own validation score, so
+# the model that goes to the test set is this one.
 
 # %%
 best_lr, best_reg = max(results, key=lambda setting: results[setting][1])
-final_iters = 100 if QUICK else 1000
+final_iters = 100 if QUICK else 700
 final_softmax = Softmax()
 final_softmax.train(X_train, y_train, learning_rate=best_lr, reg=best_reg, num_iters=final_iters, seed=2)
 final_softmax.train(X_train, y_train, learning_rate=best_lr / 10, reg=best_reg, num_iters=final_iters, seed=3)
 final_val = float(np.mean(final_softmax.predict(X_val) == y_val))
-print(f"lr {best_lr:.1e} reg {best_reg:.1e}, {final_iters} + {final_iters} steps: validation accuracy {final_val:.3f}")
-if final_val > best_val:
-    best_val, best_softmax = final_val, final_softmax
-print(f"best validation accuracy: {best_val:.3f}")
+print(f"lr {best_lr:.1e} reg {best_reg:.1e}, {final_iters} + {final_iters} steps: final validation accuracy {final_val:.3f}")
 
 # %% [markdown]
 # The chosen model on the test set, once:
 
 # %%
-test_accuracy = float(np.mean(best_softmax.predict(X_test) == y_test))
+test_accuracy = float(np.mean(final_softmax.predict(X_test) == y_test))
 print(f"softmax on raw pixels: final test accuracy {test_accuracy:.3f}")
 
 # %% [markdown]
@@ -447,5 +442,5 @@ print(f"softmax on raw pixels: final test accuracy {test_accuracy:.3f}")
 # %%
 from cs231n.vis_utils import show_class_templates
 
-show_class_templates(best_softmax.W, CLASSES)
+show_class_templates(final_softmax.W, CLASSES)
 plt.show()

@@ -94,9 +94,12 @@ def test_linear_classifier_printed_figures_are_in_range(solution_runs, name):
     assert text.count("entries with relative error below 1e-6: 10 of 10") == 2
     assert _figure(text, r"relative error of the loss ([\d.e+-]+)") < 1e-12
     assert _figure(text, r"of the gradient \(Frobenius\) ([\d.e+-]+)") < 1e-12
-    for pattern in (r"best validation accuracy: ([\d.]+)", r"final test accuracy ([\d.]+)"):
+    for pattern in (r"final validation accuracy ([\d.]+)", r"final test accuracy ([\d.]+)"):
         assert 0.0 <= _figure(text, pattern) <= 1.0
-    assert _figure(text, r"best validation accuracy: ([\d.]+)") > 0.1  # better than chance on the coded images
+    # Better than chance on the coded images. The final model's 20 validation images are too few to ask the same
+    # of it: after 200 steps on 80 images it fits their noise.
+    assert _figure(text, r"best validation accuracy of the search: ([\d.]+)") > 0.1
+    assert _figure(text, r"final test accuracy ([\d.]+)") > 0.1
 
 
 # ------------------------------------------------------------------------- the release with the stubs
@@ -198,7 +201,7 @@ def test_solution_notebooks_run_on_the_rebuilt_archive(shared_archive, tmp_path)
             accuracy = _figure(text, r"k=1: \d+ / 100 correct, test accuracy ([\d.]+)")  # 500 training images
             assert 0.15 < accuracy < 0.4
         else:
-            assert 0.2 < _figure(text, r"best validation accuracy: ([\d.]+)") < 0.45
+            assert 0.2 < _figure(text, r"final validation accuracy ([\d.]+)") < 0.45
             assert 0.2 < _figure(text, r"final test accuracy ([\d.]+)") < 0.45
 
 
