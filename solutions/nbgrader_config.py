@@ -40,3 +40,10 @@ c.IgnorePattern.pattern = r"\w+Warning: |\d+%\|"
 # Per-cell limit; the grader adds a per-submission budget on top (see solutions/instructor/autograde.py).
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+
+# What replaces each solution region of a notebook cell in the release. nbgrader's default raises a bare
+# NotImplementedError; this one tells the student what to do, like the stubs in cs231n/classifiers do.
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE\n"
+              "raise NotImplementedError(\"write your code in this cell where it says YOUR CODE HERE, then run it again\")"
+}

@@ -19,6 +19,8 @@ from bundle import REFERENCE_DIR, NOTEBOOKS, LiveKernel, cell_errors, execute, k
 pytestmark = pytest.mark.slow
 
 STUB_MESSAGE = re.compile(r"^Implement (?:\w+\.)?(\w+) in cs231n/classifiers/\w+\.py")
+# What an answer cell of a released notebook raises until the student writes it (solutions/nbgrader_config.py).
+CELL_STUB_MESSAGE = "write your code in this cell where it says YOUR CODE HERE, then run it again"
 # Each graded function, as the stub's message names it.
 STUB_NAMES = {
     "knn": {"compute_distances_two_loops", "compute_distances_one_loop", "compute_distances_no_loops", "predict_labels"},
@@ -159,7 +161,10 @@ def test_release_fails_only_in_cells_that_need_student_code(release_runs, name):
             stub_functions.add(stub.group(1))
         elif _grade_id(cell).startswith("test_"):
             pytest.fail(f"{_grade_id(cell)} failed with {output['ename']}: {output['evalue']}, not the stub's message")
-        elif not (is_answer and output["ename"] == "NotImplementedError") and not uses_failed:
+        elif is_answer and not uses_failed:
+            assert (output["ename"], output["evalue"]) == ("NotImplementedError", CELL_STUB_MESSAGE), (
+                f"cell {index} ({_grade_id(cell)}) is a student answer but raised {output['ename']}: {output['evalue'][:200]}")
+        elif not uses_failed:
             pytest.fail(f"cell {index} ({_grade_id(cell)}) needs no student code but raised "
                         f"{output['ename']}: {output['evalue'][:200]}\n{cell.source[:400]}")
         failed_names |= _assigned_names(cell.source)
