@@ -406,7 +406,7 @@ print("svm_loss_vectorized: visible tests pass")
 # %%
 from cs231n.classifiers import LinearSVM
 
-sgd_iters = 150 if QUICK else 1500
+sgd_iters = 150 if QUICK else 500
 svm = LinearSVM()
 start = time.perf_counter()
 loss_history = svm.train(X_train, y_train, learning_rate=4e-7, reg=2e3, num_iters=sgd_iters, verbose=True, seed=0)
