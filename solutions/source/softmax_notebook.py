@@ -336,7 +336,7 @@ from cs231n.classifiers import Softmax
 sgd_iters = 150 if QUICK else 300
 softmax_model = Softmax()
 start = time.perf_counter()
-loss_history = softmax_model.train(X_train, y_train, learning_rate=2e-6, reg=5e2, num_iters=sgd_iters,
+loss_history = softmax_model.train(X_train, y_train, learning_rate=6e-6, reg=5e2, num_iters=sgd_iters,
                                    verbose=True, seed=0)
 print(f"{sgd_iters} SGD steps in {time.perf_counter() - start:.1f} s")
 

@@ -409,7 +409,7 @@ from cs231n.classifiers import LinearSVM
 sgd_iters = 150 if QUICK else 500
 svm = LinearSVM()
 start = time.perf_counter()
-loss_history = svm.train(X_train, y_train, learning_rate=4e-7, reg=2e3, num_iters=sgd_iters, verbose=True, seed=0)
+loss_history = svm.train(X_train, y_train, learning_rate=1.6e-6, reg=2e3, num_iters=sgd_iters, verbose=True, seed=0)
 print(f"{sgd_iters} SGD steps in {time.perf_counter() - start:.1f} s")
 
 plt.figure(figsize=(8, 4))
