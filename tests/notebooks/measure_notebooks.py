@@ -1,6 +1,8 @@
 """Run the solution notebooks end to end on real CIFAR-10 and report wall time, peak memory and accuracies.
 
-Not a test: a measurement to run by hand on a quiet machine (it takes about two minutes)::
+Not a test: a measurement to run by hand on a quiet machine (it takes about two minutes). The "probe"
+column is a fixed workload timed just before and after each notebook (see :func:`machine_probe`); on the
+2-core machine it reads about 0.16 ms when the machine is quiet::
 
     .venv/bin/python tests/notebooks/measure_notebooks.py                 # unpacks ../shared/datasets/cifar-10-python.tar.gz
     .venv/bin/python tests/notebooks/measure_notebooks.py --cifar10-dir datasets/cifar-10-batches-py
@@ -93,6 +95,28 @@ def measure(name: str, cifar10_dir: Path, quick: bool, scratch: Path) -> dict:
             "figures": figures, "slowest": slowest_cells(executed)}
 
 
+def machine_probe(rounds: int = 7) -> float:
+    """Milliseconds per minibatch product ``(200, 3073) @ (3073, 10)`` in float32, median of ``rounds``.
+
+    The machines these notebooks are timed on are shared: the same notebook can take 30% longer an hour
+    later. Printed beside each notebook, this fixed workload tells a slow machine from a slow notebook.
+    """
+    import time
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3073)).astype(np.float32)
+    W = rng.standard_normal((3073, 10)).astype(np.float32)
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(500):
+            X @ W
+        times.append((time.perf_counter() - start) / 500 * 1e3)
+    return sorted(times)[rounds // 2]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", help=f"some of {', '.join(NOTEBOOKS)} (default: all)")
@@ -107,17 +131,20 @@ def main(argv: list[str] | None = None) -> int:
         cifar10_dir = args.cifar10_dir.resolve() if args.cifar10_dir else unpack_shared_archive(scratch / "data")
         print(f"data: {cifar10_dir}; mode: {'quick' if args.quick else 'full'}")
         print(f"load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
-        print(f"{'notebook':<9} {'wall (s)':>9} {'CPU (s)':>8} {'target':>7} {'peak (GB)':>10} {'target':>7}  figures")
+        print(f"{'notebook':<9} {'wall (s)':>9} {'CPU (s)':>8} {'target':>7} {'peak (GB)':>10} {'target':>7} "
+              f"{'probe (ms)':>10}  figures")
         failed = False
         for name in args.notebooks or NOTEBOOKS:
+            probe_before = machine_probe()
             result = measure(name, cifar10_dir, args.quick, scratch)
+            probe = (probe_before + machine_probe()) / 2
             figures = ", ".join(
                 f"{label} {value:g}" + (f" (target >= {target})" if target else "")
                 for (label, _, target), value in zip(FIGURES[name], result["figures"].values())
                 if value is not None
             )
             print(f"{name:<9} {result['wall']:>9.1f} {result['cpu']:>8.1f} {TIME_BUDGETS[name]:>7.1f} {result['peak_gb']:>10.2f} "
-                  f"{PEAK_TARGET_GB:>7.2f}  {figures}")
+                  f"{PEAK_TARGET_GB:>7.2f} {probe:>10.3f}  {figures}")
             for seconds, line in result["slowest"]:
                 print(f"{'':<11}{seconds:6.1f} s  {line}")
             if result["errors"]:
