@@ -372,6 +372,14 @@ print(f"best k from cross-validation: {best_k} (mean accuracy {np.mean(k_to_accu
 y_test_pred = classifier.predict_labels(dists, k=best_k)
 num_correct = int(np.sum(y_test_pred == y_test))
 print(f"best k = {best_k}: {num_correct} / {num_test} correct, test accuracy {num_correct / num_test:.3f}")
+test_accuracy = num_correct / num_test
+print(f"standard error of an accuracy measured on {num_test} images: {np.sqrt(test_accuracy * (1 - test_accuracy) / num_test):.3f}")
+
+# %% [markdown]
+# How much to trust these figures: one accuracy on 500 images is uncertain by about 0.02 (its standard
+# error), as large as the differences between most values of `k` in the plot above. Cross-validation picks
+# the best `k` *on average over the folds*; on one small test set a neighbouring `k` may well score higher,
+# and choosing `k` by looking at the test accuracies would only fit the noise of those 500 images.
 
 # %% [markdown]
 # **Inline question 3**
