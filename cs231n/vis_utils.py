@@ -77,3 +77,48 @@ def show_class_templates(W, class_names, ax=None):
         axis.set_title(name)
         axis.axis("off")
     return figure
+
+
+def search_grid(results):
+    """Arrange search results on a grid of learning rate x regularization strength.
+
+    Parameters
+    ----------
+    results : dict
+        ``results[(learning_rate, reg)] = (training accuracy, validation accuracy)``.
+
+    Returns
+    -------
+    rates : list of float, sorted, length R
+    strengths : list of float, sorted, length S
+    grid : ndarray of float64, shape (R, S)
+        The validation accuracy of each pair; NaN where a pair was not tried.
+    """
+    rates = sorted({lr for lr, _ in results})
+    strengths = sorted({reg for _, reg in results})
+    grid = np.full((len(rates), len(strengths)), np.nan)  # (learning rates, strengths)
+    for (lr, reg), (_, val_accuracy) in results.items():
+        grid[rates.index(lr), strengths.index(reg)] = val_accuracy
+    return rates, strengths, grid
+
+
+def show_search(results, title):
+    """Heat map of the validation accuracy over the search grid, each cell labelled; returns the figure.
+
+    ``results`` is as for :func:`search_grid`. Tick labels keep two significant digits, so that 1.6e-06 is
+    not shown as 2e-06.
+    """
+    import matplotlib.pyplot as plt
+
+    rates, strengths, grid = search_grid(results)
+    figure = plt.figure(figsize=(6, 4.5))
+    plt.imshow(grid, cmap="viridis", origin="lower")
+    plt.colorbar(label="validation accuracy")
+    for (row, col), value in np.ndenumerate(grid):
+        plt.text(col, row, f"{value:.3f}", ha="center", va="center", color="white")
+    plt.xticks(range(len(strengths)), [f"{reg:.1e}" for reg in strengths])
+    plt.yticks(range(len(rates)), [f"{lr:.1e}" for lr in rates])
+    plt.xlabel("regularization strength")
+    plt.ylabel("learning rate")
+    plt.title(title)
+    return figure

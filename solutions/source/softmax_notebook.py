@@ -401,21 +401,9 @@ best_val = max(val_accuracy for _, val_accuracy in results.values())
 print(f"best validation accuracy of the search: {best_val:.3f}")
 
 # %%
-rates = sorted({lr for lr, _ in results})
-strengths = sorted({reg for _, reg in results})
-grid = np.full((len(rates), len(strengths)), np.nan)  # (learning rates, strengths)
-for (lr, reg), (_, val_accuracy) in results.items():
-    grid[rates.index(lr), strengths.index(reg)] = val_accuracy
-plt.figure(figsize=(6, 4.5))
-plt.imshow(grid, cmap="viridis", origin="lower")
-plt.colorbar(label="validation accuracy")
-for (row, col), value in np.ndenumerate(grid):
-    plt.text(col, row, f"{value:.3f}", ha="center", va="center", color="white")
-plt.xticks(range(len(strengths)), [f"{reg:.1e}" for reg in strengths])
-plt.yticks(range(len(rates)), [f"{lr:.0e}" for lr in rates])
-plt.xlabel("regularization strength")
-plt.ylabel("learning rate")
-plt.title("Softmax: validation accuracy")
+from cs231n.vis_utils import show_search
+
+show_search(results, "Softmax: validation accuracy")
 plt.show()
 
 # %% [markdown]

@@ -515,27 +515,10 @@ best_val = max(val_accuracy for _, val_accuracy in results.values())
 print(f"best validation accuracy of the search: {best_val:.3f}")
 
 # %%
-def show_search(results, title):
-    """Heat map of the validation accuracy over the grid (learning rate x regularization strength)."""
-    rates = sorted({lr for lr, _ in results})
-    strengths = sorted({reg for _, reg in results})
-    grid = np.full((len(rates), len(strengths)), np.nan)  # (learning rates, strengths)
-    for (lr, reg), (_, val_accuracy) in results.items():
-        grid[rates.index(lr), strengths.index(reg)] = val_accuracy
-    plt.figure(figsize=(6, 4.5))
-    plt.imshow(grid, cmap="viridis", origin="lower")
-    plt.colorbar(label="validation accuracy")
-    for (row, col), value in np.ndenumerate(grid):
-        plt.text(col, row, f"{value:.3f}", ha="center", va="center", color="white")
-    plt.xticks(range(len(strengths)), [f"{reg:.0e}" for reg in strengths])
-    plt.yticks(range(len(rates)), [f"{lr:.0e}" for lr in rates])
-    plt.xlabel("regularization strength")
-    plt.ylabel("learning rate")
-    plt.title(title)
-    plt.show()
-
+from cs231n.vis_utils import show_search
 
 show_search(results, "Linear SVM: validation accuracy")
+plt.show()
 
 # %% [markdown]
 # The search used short runs to compare settings. The final model is the best setting trained longer (same

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cs231n.gradient_check import eval_numerical_gradient, grad_check_sparse, relative_error
-from cs231n.vis_utils import class_templates, show_class_templates, visualize_grid
+from cs231n.vis_utils import class_templates, search_grid, show_class_templates, show_search, visualize_grid
 
 
 def quadratic(x):
@@ -73,3 +73,21 @@ def test_show_class_templates_draws_one_titled_panel_per_class():
     assert [axis.get_title() for axis in figure.axes] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="2 class names for 3 weight columns"):
         show_class_templates(np.zeros((3072, 3)), ["a", "b"])
+
+
+def test_search_grid_places_each_accuracy_at_its_rate_and_strength_and_leaves_gaps_empty():
+    results = {(1.6e-6, 1e3): (0.5, 0.31), (4e-7, 1e3): (0.4, 0.22), (4e-7, 5e3): (0.45, 0.27)}
+    rates, strengths, grid = search_grid(results)
+    assert rates == [4e-7, 1.6e-6] and strengths == [1e3, 5e3]
+    np.testing.assert_array_equal(grid, [[0.22, 0.27], [0.31, np.nan]])
+
+
+def test_show_search_labels_every_cell_and_keeps_two_significant_digits():
+    results = {(lr, reg): (0.5, 0.1 * i + 0.1 * j) for i, lr in enumerate([4e-7, 8e-7, 1.6e-6])
+               for j, reg in enumerate([1e3, 2e3])}
+    figure = show_search(results, "search")
+    axis = figure.axes[0]
+    assert [label.get_text() for label in axis.get_yticklabels()] == ["4.0e-07", "8.0e-07", "1.6e-06"]
+    assert [label.get_text() for label in axis.get_xticklabels()] == ["1.0e+03", "2.0e+03"]
+    assert sorted(text.get_text() for text in axis.texts) == sorted(f"{v[1]:.3f}" for v in results.values())
+    assert axis.get_title() == "search"
