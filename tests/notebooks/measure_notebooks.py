@@ -18,7 +18,6 @@ cells come from the timing that nbconvert records in the executed notebook.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import re
 import subprocess
@@ -34,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bundle import NOTEBOOKS, REPO_ROOT, kernel_env, make_bundle, text_output  # noqa: E402
 
 sys.path.insert(0, str(REPO_ROOT))
-from solutions.instructor.bench.notebooks import MEMORY_BUDGET, TIME_BUDGETS  # noqa: E402
+from solutions.instructor.bench.notebooks import MEMORY_BUDGET, TIME_BUDGETS, slowest_cells  # noqa: E402
 
 SHARED_ARCHIVE = REPO_ROOT.parent / "shared" / "datasets" / "cifar-10-python.tar.gz"
 # What each notebook prints about its results, and the targets they are held to.
@@ -58,19 +57,6 @@ def unpack_shared_archive(folder: Path) -> Path:
     return folder / "cifar-10-batches-py"
 
 
-def slowest_cells(notebook, count: int = 4) -> list[tuple[float, str]]:
-    """(seconds, first line) of the slowest code cells, from the timing nbconvert records."""
-    found = []
-    for cell in notebook.cells:
-        timing = cell.get("metadata", {}).get("execution", {})
-        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
-            start = datetime.datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
-            end = datetime.datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
-            first = next((line for line in cell.source.splitlines() if line.strip()), "")
-            found.append(((end - start).total_seconds(), first[:70]))
-    return sorted(found, reverse=True)[:count]
-
-
 def measure(name: str, cifar10_dir: Path, quick: bool, scratch: Path) -> dict:
     assignment = make_bundle(scratch / name)
     env = kernel_env(cifar10_dir, quick=quick)
@@ -92,7 +78,7 @@ def measure(name: str, cifar10_dir: Path, quick: bool, scratch: Path) -> dict:
         match = re.search(pattern, printed)
         figures[label] = float(match.group(1)) if match else None
     return {"wall": hours * 3600 + minutes * 60 + seconds, "cpu": cpu, "peak_gb": peak_kb * 1024 / 1e9, "errors": errors,
-            "figures": figures, "slowest": slowest_cells(executed)}
+            "figures": figures, "slowest": slowest_cells(assignment / f"{name}.executed.ipynb", limit=4)}
 
 
 def machine_probe(rounds: int = 7) -> float:
@@ -145,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"{name:<9} {result['wall']:>9.1f} {result['cpu']:>8.1f} {TIME_BUDGETS[name]:>7.1f} {result['peak_gb']:>10.2f} "
                   f"{PEAK_TARGET_GB:>7.2f} {probe:>10.3f}  {figures}")
-            for seconds, line in result["slowest"]:
+            for seconds, _, line in result["slowest"]:
                 print(f"{'':<11}{seconds:6.1f} s  {line}")
             if result["errors"]:
                 failed = True

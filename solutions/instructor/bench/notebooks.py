@@ -76,7 +76,7 @@ def slowest_cells(executed: Path, limit: int = 2) -> list:
 
 
 def run_notebooks(report: Report, data, settings) -> None:
-    """Rows: wall time of each notebook against its budget, and its peak memory against 1.2 GB."""
+    """Rows: wall time of each notebook against its budget, and its peak memory against its budget."""
     section = "notebooks"
     missing = missing_parts(settings.notebook_source)
     if missing:
