@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Check and package assignment 1 for submission: bash collectSubmission.sh [-o NAME.zip]
-# Packs the three notebooks and cs231n/classifiers/*.py (never data, environments or caches) with a
-# checksum manifest; stops with a message on a missing file, a notebook that was never run or ends in an
-# error, or a function still to implement. Needs only Python 3 (no `zip` program).
+# Package assignment 1 for submission, finished or not: bash collectSubmission.sh [-o NAME.zip]
+# Packs the three notebooks and your four modules of cs231n/classifiers/ as they are (never data,
+# environments or caches) with a checksum manifest, then lists what is unfinished and scores 0. It stops
+# only on an untouched release, a file it cannot read, or a folder without the assignment's files (see
+# cs231n/submission.py). Needs only Python 3 (no `zip` program).
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ -x .venv/bin/python ]; then
