@@ -1,7 +1,9 @@
 """Loading CIFAR-10 from its python-format batches and building the notebooks' splits.
 
-Images stay uint8 (N, 32, 32, 3) as loaded: 150 MB for the whole data set instead of 1.2 GB of float64.
-They become floating point only in :func:`get_CIFAR10_data`, in the dtype the caller asks for.
+:func:`load_CIFAR10` returns float64 images by default, as CS231n's loader does, so that code written for
+it (``X_train -= np.mean(X_train, axis=0)``) works unchanged. ``dtype=np.uint8`` keeps the stored pixels
+instead: 150 MB for the whole data set rather than 1.2 GB of float64; the bundle's notebooks and
+:func:`get_CIFAR10_data` load that way and convert only the rows they use.
 """
 
 from __future__ import annotations
@@ -49,18 +51,35 @@ def _get(batch: dict, key: str):
     raise KeyError(key)
 
 
-def load_CIFAR_batch(filename):
+def _image_dtype(dtype) -> np.dtype:
+    """``dtype`` as a numpy dtype if images can be returned in it (uint8 or floating point), else ``ValueError``."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as error:
+        raise ValueError(f"dtype must be np.uint8 or a floating-point type such as np.float64, got {dtype!r}") from error
+    if dtype != np.uint8 and dtype.kind != "f":
+        raise ValueError(
+            f"dtype must be np.uint8 (the stored pixels) or a floating-point type such as np.float64 or np.float32, "
+            f"got {dtype}; other integer types would wrap around or waste memory"
+        )
+    return dtype
+
+
+def load_CIFAR_batch(filename, dtype=np.float64):
     """Load one CIFAR-10 batch file.
 
     Parameters
     ----------
     filename : str or Path
         A batch file of the python version of CIFAR-10 (a pickle with ``data`` and ``labels``).
+    dtype : numpy dtype, default np.float64
+        Type of the returned images: np.uint8 keeps the stored pixels (8 times less memory), a
+        floating-point type converts them (values stay 0 ... 255).
 
     Returns
     -------
-    X : ndarray of uint8, shape (N, 32, 32, 3)
-        Images, height x width x RGB.
+    X : ndarray of ``dtype``, shape (N, 32, 32, 3)
+        Images, height x width x RGB, C-contiguous.
     y : ndarray of int64, shape (N,)
         Labels in [0, 10).
 
@@ -69,8 +88,10 @@ def load_CIFAR_batch(filename):
     FileNotFoundError
         When the file does not exist (the message says how to download the data).
     ValueError
-        When the file is truncated, corrupt or not a CIFAR-10 batch; the message names the file.
+        When the file is truncated, corrupt or not a CIFAR-10 batch (the message names the file), or when
+        ``dtype`` is neither uint8 nor floating point.
     """
+    dtype = _image_dtype(dtype)
     path = Path(filename)
     if not path.is_file():
         raise _missing_data_error(path)
@@ -92,34 +113,47 @@ def load_CIFAR_batch(filename):
     if labels.size and (labels.min() < 0 or labels.max() >= len(CLASSES)):
         raise ValueError(f"{path}: labels must lie in [0, {len(CLASSES) - 1}], found {labels.min()}..{labels.max()}")
     # Stored channel-planar (N, 3, 32, 32); the notebooks show and flatten images as (N, 32, 32, 3).
-    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # (N, 32, 32, 3)
-    return np.ascontiguousarray(images), labels.astype(np.int64)
+    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # (N, 32, 32, 3), a strided view
+    return np.ascontiguousarray(images, dtype=dtype), labels.astype(np.int64)
 
 
-def load_CIFAR10(ROOT=None):
+def load_CIFAR10(ROOT=None, dtype=np.float64):
     """Load the whole of CIFAR-10.
 
     Parameters
     ----------
     ROOT : str or Path, optional
         The ``cifar-10-batches-py`` folder; default :func:`default_cifar10_dir`.
+    dtype : numpy dtype, default np.float64
+        Type of the returned images. float64, as CS231n's loader returns, takes 1.2 GB for the training
+        images, so code such as ``X_train -= np.mean(X_train, axis=0)`` works in place. ``np.uint8`` keeps
+        the stored pixels (150 MB) for code that converts only what it uses; ``np.float32`` halves float64.
 
     Returns
     -------
-    Xtr : ndarray of uint8, shape (50000, 32, 32, 3)
+    Xtr : ndarray of ``dtype``, shape (50000, 32, 32, 3)
     ytr : ndarray of int64, shape (50000,)
-    Xte : ndarray of uint8, shape (10000, 32, 32, 3)
+    Xte : ndarray of ``dtype``, shape (10000, 32, 32, 3)
     yte : ndarray of int64, shape (10000,)
-        The sample counts are read from the files, so smaller look-alike data loads too.
+        Pixel values 0 ... 255 in any dtype. The sample counts are read from the files, so smaller
+        look-alike data loads too.
     """
+    dtype = _image_dtype(dtype)
     root = Path(ROOT) if ROOT is not None else default_cifar10_dir()
     if not root.is_dir():
         raise _missing_data_error(root)
-    parts = [load_CIFAR_batch(root / name) for name in TRAIN_BATCHES]
-    Xtr = np.concatenate([images for images, _ in parts])
+    parts = [load_CIFAR_batch(root / name, dtype=np.uint8) for name in TRAIN_BATCHES]
+    # The training images are filled into one array of the final dtype, batch by batch, so a float result
+    # costs its own size plus the 150 MB of pixels, never a second float copy for a concatenation.
+    Xtr = np.empty((sum(len(images) for images, _ in parts), *IMAGE_SHAPE), dtype=dtype)  # (N, 32, 32, 3)
     ytr = np.concatenate([labels for _, labels in parts])
+    start = 0
+    for index, (images, _) in enumerate(parts):
+        Xtr[start : start + len(images)] = images
+        start += len(images)
+        parts[index] = None  # free each batch's pixels once copied
     del parts
-    Xte, yte = load_CIFAR_batch(root / TEST_BATCH)
+    Xte, yte = load_CIFAR_batch(root / TEST_BATCH, dtype=dtype)
     return Xtr, ytr, Xte, yte
 
 
@@ -165,7 +199,8 @@ def get_CIFAR10_data(
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise ValueError(f"dtype must be a floating-point type such as np.float32, got {dtype}")
-    X_all, y_all, X_test_images, y_test_all = load_CIFAR10(cifar10_dir)
+    # uint8 pixels: only the rows of the splits are converted, straight into their final arrays.
+    X_all, y_all, X_test_images, y_test_all = load_CIFAR10(cifar10_dir, dtype=np.uint8)
     available = X_all.shape[0]
     sizes = {"num_training": num_training, "num_validation": num_validation, "num_test": num_test, "num_dev": num_dev}
     for name, value in sizes.items():

@@ -199,7 +199,7 @@ def main(argv: list | None = None) -> int:
         parser.error("--shuffles must be 0 or more")
     folder = args.cifar10_dir or default_cifar10_dir()
     try:
-        X_train, y_train, X_test, y_test = load_CIFAR10(folder)
+        X_train, y_train, X_test, y_test = load_CIFAR10(folder, dtype=np.uint8)
     except FileNotFoundError as missing:
         parser.exit(2, f"{missing}\n")
     num_training = min(NUM_TRAINING, X_train.shape[0])

@@ -25,15 +25,16 @@
 # %% [markdown]
 # ## Load CIFAR-10
 #
-# 50,000 training and 10,000 test images of 32x32 pixels in 10 classes, kept as `uint8` (0-255): as
-# floating point the training set alone would take 1.2 GB. If the data is missing, the next cell says how
-# to fetch it (`bash datasets/get_datasets.sh` from the bundle's top folder, or set `CIFAR10_DIR`).
+# 50,000 training and 10,000 test images of 32x32 pixels in 10 classes. `load_CIFAR10` returns float64
+# images by default; `dtype=np.uint8` keeps the stored pixels (0-255), 150 MB instead of the 1.2 GB the
+# training set takes as float64. If the data is missing, the next cell says how to fetch it
+# (`bash datasets/get_datasets.sh` from the bundle's top folder, or set `CIFAR10_DIR`).
 
 # %%
 from cs231n.data_utils import CLASSES, default_cifar10_dir, load_CIFAR10
 
 try:
-    X_train_all, y_train_all, X_test_all, y_test_all = load_CIFAR10(default_cifar10_dir())
+    X_train_all, y_train_all, X_test_all, y_test_all = load_CIFAR10(default_cifar10_dir(), dtype=np.uint8)
 except FileNotFoundError as missing:
     raise FileNotFoundError(str(missing)) from None
 

@@ -48,7 +48,7 @@ assert np.allclose(W_extended @ np.append(x_toy, 1.0), W_toy @ x_toy + b_toy)
 from cs231n.data_utils import CLASSES, default_cifar10_dir, load_CIFAR10
 
 try:
-    X_train_all, y_train_all, X_test_all, y_test_all = load_CIFAR10(default_cifar10_dir())
+    X_train_all, y_train_all, X_test_all, y_test_all = load_CIFAR10(default_cifar10_dir(), dtype=np.uint8)
 except FileNotFoundError as missing:
     raise FileNotFoundError(str(missing)) from None
 

@@ -66,13 +66,14 @@ assert np.allclose(W_extended @ x_extended, scores_toy), "the bias trick must gi
 # - **test**: the first 1,000 test images, used once at the very end;
 # - **dev**: 200 training images drawn at random, to check code quickly.
 #
-# The images stay `uint8` until preprocessing. If the data is missing, the next cell says how to get it.
+# The images are loaded as `uint8` (`dtype=np.uint8`, 150 MB instead of 1.2 GB of float64) and become
+# floating point only in preprocessing. If the data is missing, the next cell says how to get it.
 
 # %%
 from cs231n.data_utils import CLASSES, default_cifar10_dir, load_CIFAR10
 
 try:
-    X_train_all, y_train_all, X_test_all, y_test_all = load_CIFAR10(default_cifar10_dir())
+    X_train_all, y_train_all, X_test_all, y_test_all = load_CIFAR10(default_cifar10_dir(), dtype=np.uint8)
 except FileNotFoundError as missing:
     raise FileNotFoundError(str(missing)) from None
 

@@ -158,7 +158,7 @@ sys.path.insert(0, str(root))
 import numpy as np
 from cs231n.data_utils import load_CIFAR10
 from cs231n.classifiers.linear_svm import svm_loss_vectorized
-X, y, _, _ = load_CIFAR10(os.environ["CIFAR10_DIR"])
+X, y, _, _ = load_CIFAR10(os.environ["CIFAR10_DIR"], dtype=np.uint8)
 assert os.environ.get("CS231N_QUICK") == "1"
 W = np.zeros((3072, 10))
 loss, _ = svm_loss_vectorized(W, X.reshape(len(X), -1), y, 0.0)

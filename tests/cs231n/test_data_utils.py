@@ -11,11 +11,39 @@ from cs231n import data_utils
 from cs231n.data_utils import get_CIFAR10_data, load_CIFAR10, load_CIFAR_batch
 
 
-def test_load_cifar10_reads_counts_from_the_files_and_keeps_uint8(small_cifar_dir):
+def test_load_cifar10_reads_counts_from_the_files_and_returns_float64_by_default(small_cifar_dir):
     Xtr, ytr, Xte, yte = load_CIFAR10(small_cifar_dir)
-    assert Xtr.shape == (100, 32, 32, 3) and Xtr.dtype == np.uint8
+    assert Xtr.shape == (100, 32, 32, 3) and Xtr.dtype == np.float64
     assert ytr.shape == (100,) and ytr.dtype == np.int64
-    assert Xte.shape == (20, 32, 32, 3) and yte.shape == (20,)
+    assert Xte.shape == (20, 32, 32, 3) and Xte.dtype == np.float64 and yte.shape == (20,)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_an_explicit_dtype_gives_the_same_pixels_in_that_type(small_cifar_dir, dtype):
+    default = load_CIFAR10(small_cifar_dir)
+    lean = load_CIFAR10(small_cifar_dir, dtype=dtype)
+    for wide, narrow in zip(default, lean):
+        np.testing.assert_array_equal(wide, narrow)
+    assert lean[0].dtype == dtype and lean[2].dtype == dtype
+    assert lean[0].flags.c_contiguous and lean[2].flags.c_contiguous
+    assert lean[1].dtype == np.int64
+
+
+def test_cs231n_mean_subtraction_works_in_place_on_the_default_float64(small_cifar_dir):
+    X_train, _, X_test, _ = load_CIFAR10(small_cifar_dir)
+    mean_image = np.mean(X_train, axis=0)  # (32, 32, 3)
+    X_train -= mean_image
+    X_test -= mean_image
+    assert np.abs(X_train.mean(axis=0)).max() < 1e-9
+    X_lean = load_CIFAR10(small_cifar_dir, dtype=np.uint8)[0]
+    with pytest.raises(TypeError, match="Cannot cast ufunc 'subtract' output"):  # numpy's UFuncTypeError
+        X_lean -= mean_image
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, bool, "not a type"])
+def test_a_dtype_that_is_neither_uint8_nor_floating_point_is_refused(small_cifar_dir, dtype):
+    with pytest.raises(ValueError, match=r"dtype must be np.uint8 .*or a floating-point type"):
+        load_CIFAR10(small_cifar_dir, dtype=dtype)
 
 
 def test_images_are_converted_from_channel_planar_to_height_width_channel(tmp_path):
@@ -134,7 +162,7 @@ def test_impossible_split_sizes_are_rejected(small_cifar_dir, kwargs, message):
 def test_rebuilt_cifar10_loads_with_the_canonical_shapes_and_class_counts(shared_archive, tmp_path):
     with tarfile.open(shared_archive) as archive:
         archive.extractall(tmp_path, filter="data")
-    Xtr, ytr, Xte, yte = load_CIFAR10(tmp_path / "cifar-10-batches-py")
+    Xtr, ytr, Xte, yte = load_CIFAR10(tmp_path / "cifar-10-batches-py", dtype=np.uint8)
     assert Xtr.shape == (50000, 32, 32, 3) and Xte.shape == (10000, 32, 32, 3)
     assert Xtr.dtype == np.uint8
     assert np.bincount(ytr).tolist() == [5000] * 10

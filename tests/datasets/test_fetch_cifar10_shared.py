@@ -27,7 +27,7 @@ def test_rebuilt_archive_fetched_through_cifar10_url_loads_with_load_cifar10(sha
     assert result.returncode == 0, result.stderr
     assert not leftovers(tmp_path)
 
-    X_train, y_train, X_test, y_test = load_CIFAR10(target)
+    X_train, y_train, X_test, y_test = load_CIFAR10(target, dtype=np.uint8)
     assert X_train.shape == (50000, 32, 32, 3) and X_train.dtype == np.uint8
     assert X_test.shape == (10000, 32, 32, 3) and X_test.dtype == np.uint8
     assert y_train.shape == (50000,) and y_test.shape == (10000,) and y_train.dtype == np.int64

@@ -384,7 +384,7 @@ def test_release_notebook_opens_and_runs_in_the_front_end(jupyter_server, page, 
     from cs231n.data_utils import load_CIFAR10
 
     server, front_end = jupyter_server, jupyter_server.front_end
-    X_train, _, X_test, _ = load_CIFAR10(small_cifar_dir)
+    X_train, _, X_test, _ = load_CIFAR10(small_cifar_dir, dtype=np.uint8)
     training_line = f"Training data: {X_train.shape} {X_train.dtype}"
     test_line = f"Test data: {X_test.shape} {X_test.dtype}"  # the page's text has its spaces collapsed
     setup_line = f"cs231n package from {server.root.resolve() / 'cs231n'} (quick mode: small data and searches)"
@@ -401,7 +401,7 @@ def test_release_notebook_opens_and_runs_in_the_front_end(jupyter_server, page, 
     wait_for_idle_kernel(page, server, "assignment1/knn.ipynb")
 
     setup = code_cell(page, "def find_bundle_root")
-    loading = code_cell(page, "load_CIFAR10(default_cifar10_dir())")
+    loading = code_cell(page, "load_CIFAR10(default_cifar10_dir(), dtype=np.uint8)")
     expect(setup).to_have_count(1)
     expect(loading).to_have_count(1)
 

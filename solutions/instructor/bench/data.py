@@ -129,7 +129,7 @@ class DataSource:
         if self.real:
             from cs231n.data_utils import load_CIFAR10
 
-            X_train, y_train, X_test, _ = load_CIFAR10(self.cifar_dir)
+            X_train, y_train, X_test, _ = load_CIFAR10(self.cifar_dir, dtype=np.uint8)
             # The kNN notebook's subsample: the first knn_train / knn_test images, flattened to rows.
             return (X_train[: s.knn_train].reshape(s.knn_train, -1).astype(np.float64), y_train[: s.knn_train],
                     X_test[: s.knn_test].reshape(s.knn_test, -1).astype(np.float64))

@@ -17,7 +17,8 @@ import numpy as np
 from cs231n.data_utils import get_CIFAR10_data, load_CIFAR10
 
 STEPS = {
-    "load_CIFAR10": lambda folder, splits: load_CIFAR10(folder),
+    "load_CIFAR10 uint8": lambda folder, splits: load_CIFAR10(folder, dtype=np.uint8),
+    "load_CIFAR10 float64": lambda folder, splits: load_CIFAR10(folder, dtype=np.float64),
     "get_CIFAR10_data float64": lambda folder, splits: get_CIFAR10_data(dtype=np.float64, cifar10_dir=folder, **splits),
     "get_CIFAR10_data float32": lambda folder, splits: get_CIFAR10_data(dtype=np.float32, cifar10_dir=folder, **splits),
 }
