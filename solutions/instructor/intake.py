@@ -3,9 +3,19 @@
 This does what ``nbgrader zip_collect`` does for this course (one zip per student, as
 ``collectSubmission.sh`` writes it or as a course platform exports it, into
 ``submitted/<student>/assignment1/``), plus what grading needs and zip_collect does not check: entries with
-``../``, absolute paths or symlinks are skipped, sizes are capped, the notebooks must be valid nbformat,
-the manifest's checksums are verified, and a missing classifier module is replaced by the released stub (so
-the package still imports and only that module's functions score zero).
+``../``, absolute paths or symlinks are skipped, the notebooks must be valid nbformat, the manifest's
+checksums are verified, and a missing classifier module is replaced by the released stub (so the package
+still imports and only that module's functions score zero).
+
+A zip is adversary data, so it is taken in in this order:
+
+1. the zip file's size and its end record (entry count, central directory size), before zipfile parses it;
+2. the entry count, then each entry to be read, from the central directory alone: method, encryption,
+   declared size, compression ratio, and the declared total;
+3. only then the allow-listed entries and the manifest, in chunks, each stopped at ``MAX_FILE_BYTES``
+   whatever its header claims, with zipfile checking each CRC; entries outside the allow-list are never read.
+
+The whole intake of one zip has a time limit, checked between chunks.
 """
 
 from __future__ import annotations
@@ -13,26 +23,51 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import shutil
 import stat
+import time
 import zipfile
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from .course import ASSIGNMENT, REPO_ROOT, STUDENT_MODULES, STUDENT_NOTEBOOKS, SUBMISSION_FILES
 
 MANIFEST = "MANIFEST.sha256"
+# A zip from collectSubmission.sh holds 8 entries: 38 kB with the release notebooks and reference modules,
+# more once the notebooks hold their plots.
+MAX_ZIP_BYTES = 256 << 20
+MAX_ENTRIES = 10_000
+# zipfile reads the whole central directory and makes an object per entry before anything can be counted
+# (a million entries took 4.5 s and 370 MB), so its size is capped first. An entry takes 46 bytes plus its
+# name, extra field and comment: 74 on average in write_zip's zips, 90 in Info-ZIP's.
+DIRECTORY_BYTES_PER_ENTRY = 512
 MAX_FILE_BYTES = 32 << 20
 MAX_TOTAL_BYTES = 128 << 20
+# Declared uncompressed size / compressed size of one entry. Packed with deflate by write_zip, the release
+# notebooks reach 4.1-4.2 and the reference classifiers 2.5-3.4; a notebook with a 20,000-line training log
+# reaches 7. Zeros reach 1,030 (deflate's limit). Megabytes of one printed array of zeros, or of one
+# repeated warning, reach 280-290: such a notebook is refused, with the advice to clear that output.
+MAX_RATIO = 200
+# Smaller files are not held to the ratio: whatever it is, they cannot inflate to more than this.
+RATIO_FREE_BYTES = 1 << 20
+TIME_LIMIT_SECONDS = 30.0
+READ_CHUNK_BYTES = 1 << 20
+# What every zip tool writes. zipfile inflates these in steps of at most one read; bzip2 and lzma it inflates
+# a whole compressed block at once, however large the result.
+READ_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+ENCRYPTED_FLAG = 0x1  # bit 0 of the general purpose flags
+RESUBMIT = "re-run collectSubmission.sh and upload the zip it writes"
 # Student ids become folder names and database keys.
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
 DEFAULT_ID_PATTERN = r"^(?P<student_id>.+)\.zip$"
 
 
 class IntakeError(Exception):
-    """The whole submission is unusable (not a zip, corrupt); the message says why, for the student."""
+    """The whole submission is unusable (not a zip, corrupt, too large); the message says why, for the student."""
 
 
 @dataclasses.dataclass
@@ -130,13 +165,130 @@ def _match_allowed(path: PurePosixPath) -> str | None:
     return None
 
 
-def _read_limited(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """Read one entry, refusing to inflate more than ``MAX_FILE_BYTES`` whatever the header claims."""
-    with archive.open(info) as handle:
-        data = handle.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise IntakeError(f"{info.filename} is larger than {MAX_FILE_BYTES >> 20} MB")
-    return data
+def _size(count: int) -> str:
+    """``5000`` -> ``'5,000 bytes'``, ``33554432`` -> ``'32 MB'``."""
+    if count < 1 << 20:
+        return f"{count:,} bytes"
+    return f"{round(count / (1 << 20), 1):g} MB"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Deadline:
+    """The monotonic clock time by which the intake of one zip must be done."""
+
+    seconds: float
+    end: float
+
+    def check(self, where: str) -> None:
+        if time.monotonic() > self.end:
+            raise IntakeError(
+                f"taking in the archive took longer than its {self.seconds:g} s limit (stopped {where}); "
+                f"a zip made by collectSubmission.sh takes about a second: {RESUBMIT}"
+            )
+
+
+def _too_many_entries(count: int) -> IntakeError:
+    return IntakeError(f"the archive has {count:,} entries, more than the {MAX_ENTRIES:,} allowed; {RESUBMIT}")
+
+
+def _check_end_record(handle: BinaryIO) -> None:
+    """Refuse a zip file too large to open, or one whose end record announces too large a directory."""
+    size = os.fstat(handle.fileno()).st_size
+    if size > MAX_ZIP_BYTES:
+        raise IntakeError(f"the zip file is {_size(size)}, more than the {_size(MAX_ZIP_BYTES)} allowed; {RESUBMIT}")
+    # zipfile's own reading of the end record: the directory size checked is the one ZipFile will read.
+    end = zipfile._EndRecData(handle)
+    if end is None:
+        raise zipfile.BadZipFile("File is not a zip file")
+    if end[zipfile._ECD_ENTRIES_TOTAL] > MAX_ENTRIES:
+        raise _too_many_entries(end[zipfile._ECD_ENTRIES_TOTAL])
+    directory, limit = end[zipfile._ECD_SIZE], MAX_ENTRIES * DIRECTORY_BYTES_PER_ENTRY
+    if directory > limit:
+        raise IntakeError(
+            f"the archive's central directory is {_size(directory)}, more than the {_size(limit)} allowed "
+            f"for {MAX_ENTRIES:,} entries; {RESUBMIT}"
+        )
+
+
+def _entries_to_read(infos: list[zipfile.ZipInfo], notes: list[str]) -> dict[str, zipfile.ZipInfo]:
+    """The entries to read, by allow-listed name or ``MANIFEST``; ``notes`` gets what was skipped and why."""
+    chosen: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        if info.is_dir():
+            continue
+        path = _safe_member(info)
+        if path is None:
+            notes.append(f"skipped unsafe archive entry {info.filename!r} (absolute path, '..' or link)")
+            continue
+        name = _match_allowed(path)
+        if name is None and path.name == MANIFEST and len(path.parts) <= 2:
+            name = MANIFEST
+        if name is None:
+            continue  # anything else (data, checkpoints, caches) is not graded
+        if name in chosen:
+            notes.append(f"{name} appears twice in the archive; the first copy is used")
+            continue
+        chosen[name] = info
+    return chosen
+
+
+def _check_declared(chosen: dict[str, zipfile.ZipInfo]) -> None:
+    """Refuse, from the central directory alone, entries that could not be read in bounded steps and time."""
+    total = 0
+    for info in chosen.values():
+        name, declared = info.filename, info.file_size
+        if info.flag_bits & ENCRYPTED_FLAG:
+            raise IntakeError(f"{name} is encrypted; {RESUBMIT}, without a password")
+        if info.compress_type not in READ_METHODS:
+            method = zipfile.compressor_names.get(info.compress_type, "an unknown method")
+            raise IntakeError(
+                f"{name} is compressed with {method} (method {info.compress_type}), but only stored or deflated "
+                f"files are read; {RESUBMIT}"
+            )
+        if declared > MAX_FILE_BYTES:
+            raise IntakeError(
+                f"{name} declares {_size(declared)} uncompressed, larger than the {_size(MAX_FILE_BYTES)} allowed "
+                f"for one file; {RESUBMIT}"
+            )
+        ratio = declared / max(info.compress_size, 1)
+        if declared > RATIO_FREE_BYTES and ratio > MAX_RATIO:
+            raise IntakeError(
+                f"{name} declares {_size(declared)} from {_size(info.compress_size)} compressed, {ratio:,.0f}-fold, "
+                f"more than the {MAX_RATIO}-fold allowed for a file over {_size(RATIO_FREE_BYTES)} (notebooks and "
+                f"modules reach under 10): clear any huge repeated output, save, and {RESUBMIT}"
+            )
+        total += declared
+    if total > MAX_TOTAL_BYTES:
+        raise IntakeError(
+            f"the files taken in declare {_size(total)} uncompressed in total, more than the "
+            f"{_size(MAX_TOTAL_BYTES)} allowed; {RESUBMIT}"
+        )
+
+
+def _read_limited(archive: zipfile.ZipFile, info: zipfile.ZipInfo, deadline: _Deadline) -> bytes:
+    """Read one entry in chunks, refusing to inflate more than ``MAX_FILE_BYTES`` whatever its header claims.
+
+    zipfile checks the entry's CRC once it is read to the end; a mismatch, like damaged compressed data or a
+    damaged local header, is reported as a corrupt archive.
+    """
+    chunks = []
+    size = 0
+    try:
+        with archive.open(info) as handle:
+            while chunk := handle.read(READ_CHUNK_BYTES):
+                size += len(chunk)
+                if size > MAX_FILE_BYTES:
+                    raise IntakeError(
+                        f"{info.filename} is larger than the {_size(MAX_FILE_BYTES)} allowed for one file once "
+                        f"inflated, though its header declares {_size(info.file_size)}; {RESUBMIT}"
+                    )
+                chunks.append(chunk)
+                deadline.check(f"while reading {info.filename}")
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise IntakeError(
+            f"the archive is corrupt in {info.filename} ({type(error).__name__}: {error}); {RESUBMIT}"
+        ) from None
+    return b"".join(chunks)
 
 
 def _valid_notebook(data: bytes) -> str | None:
@@ -178,51 +330,61 @@ def keep_answers(release_text: str, submitted: bytes) -> bytes:
 
 
 def take_in(
-    submission: Submission, submitted_root: Path, repo_root: Path = REPO_ROOT, release_dir: Path | None = None
+    submission: Submission,
+    submitted_root: Path,
+    repo_root: Path = REPO_ROOT,
+    release_dir: Path | None = None,
+    time_limit: float = TIME_LIMIT_SECONDS,
 ) -> Intake:
     """Extract the allow-listed files of one zip into ``submitted_root/<student>/assignment1``.
 
-    With ``release_dir`` (the release notebooks), each notebook is rebuilt from the release with only the
-    student's answer cells (:func:`keep_answers`).
+    Parameters
+    ----------
+    submission : Submission
+        The zip to take in; its content is untrusted.
+    submitted_root : Path
+        nbgrader's ``submitted`` folder; the student's folder in it is replaced.
+    repo_root : Path, default REPO_ROOT
+        Bundle holding the released stub of each classifier module, used for a module not submitted.
+    release_dir : Path or None, default None
+        The release notebooks. When given, each notebook is rebuilt from the release with only the
+        student's answer cells (:func:`keep_answers`).
+    time_limit : float, default TIME_LIMIT_SECONDS (30)
+        Seconds, > 0, that reading and checking the zip may take.
+
+    Returns
+    -------
+    Intake
+        The folder to grade and the notes for the student's feedback.
 
     Raises
     ------
     IntakeError
-        When the archive cannot be read at all (not a zip, corrupt, too large).
+        When the archive cannot be used at all: not a zip, corrupt, over a size, count or ratio limit
+        (checked before anything is inflated), or slower than ``time_limit``.
+    ValueError
+        When ``time_limit`` is not a positive number.
     """
+    if not time_limit > 0:
+        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    deadline = _Deadline(time_limit, time.monotonic() + time_limit)
     target = submitted_root / submission.student / ASSIGNMENT
     shutil.rmtree(target, ignore_errors=True)
     notes: list[str] = []
-    files: dict[str, bytes] = {}
-    manifest: bytes | None = None
     try:
-        with zipfile.ZipFile(submission.path) as archive:
-            corrupt = archive.testzip()
-            if corrupt is not None:
-                raise IntakeError(f"the archive is corrupt (bad checksum in {corrupt}); re-run collectSubmission.sh")
-            total = 0
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
-                path = _safe_member(info)
-                if path is None:
-                    notes.append(f"skipped unsafe archive entry {info.filename!r} (absolute path, '..' or link)")
-                    continue
-                allowed = _match_allowed(path)
-                if allowed is None:
-                    if path.name == MANIFEST and len(path.parts) <= 2:
-                        manifest = _read_limited(archive, info)
-                    continue  # anything else (data, checkpoints, caches) is not graded
-                if allowed in files:
-                    notes.append(f"{allowed} appears twice in the archive; the first copy is graded")
-                    continue
-                data = _read_limited(archive, info)
-                total += len(data)
-                if total > MAX_TOTAL_BYTES:
-                    raise IntakeError(f"the graded files exceed {MAX_TOTAL_BYTES >> 20} MB in total")
-                files[allowed] = data
+        with open(submission.path, "rb") as handle:
+            _check_end_record(handle)
+            with zipfile.ZipFile(handle) as archive:
+                infos = archive.infolist()
+                # The end record's count can lie; this one is what the directory really holds.
+                if len(infos) > MAX_ENTRIES:
+                    raise _too_many_entries(len(infos))
+                chosen = _entries_to_read(infos, notes)
+                _check_declared(chosen)
+                files = {name: _read_limited(archive, info, deadline) for name, info in chosen.items()}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
-        raise IntakeError(f"not a readable zip archive ({type(error).__name__}: {error}); re-run collectSubmission.sh") from None
+        raise IntakeError(f"not a readable zip archive ({type(error).__name__}: {error}); {RESUBMIT}") from None
+    manifest = files.pop(MANIFEST, None)
 
     notes.extend(_check_manifest(manifest, files))
     missing_notebooks = []
@@ -233,6 +395,7 @@ def take_in(
             missing_notebooks.append(PurePosixPath(allowed).stem)
             continue
         problem = _valid_notebook(files[allowed])
+        deadline.check(f"after checking {name}")
         if problem is not None:
             notes.append(f"{name} is not a valid notebook ({problem}): graded as not submitted")
             missing_notebooks.append(PurePosixPath(allowed).stem)
