@@ -7,9 +7,14 @@ Usage::
 Per submission, in one of N parallel slots:
 
 1. intake (:mod:`.intake`): the allow-listed files of the zip into ``solutions/submitted/<student>/``;
-2. the out-of-process hidden-test verdict (:mod:`.verdict`), in a confined process;
-3. nbgrader's autograde (:mod:`.worker`) in a confined scratch course;
-4. scoring from the gradebook's own cell definitions, capped by the verdict (:mod:`.record`).
+2. the trusted verdict on each graded function (:mod:`.verdict`): the student's code answers the hidden
+   cases in a bubblewrap sandbox (:mod:`.sandbox`), the grader judges in its own process;
+3. nbgrader's autograde (:mod:`.worker`) in another sandbox, the graded notebooks sent back by pipe;
+4. scoring from the gradebook's own cell definitions and the verdicts (:mod:`.record`).
+
+Student code only ever runs in a sandbox that holds the submission, the trusted package, the Python
+installation and the grading data, read-only, and a private ``/tmp``; without bubblewrap the command
+refuses to grade, unless ``--unsafe-no-sandbox`` is given (a warning in the output and every feedback page).
 
 The main thread alone writes the gradebook (``solutions/gradebook.db``): nbgrader's SQLite gradebook
 takes one writer. A submission whose zip has not changed since it was recorded is skipped (``--force``
@@ -35,11 +40,23 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from . import feedback, intake, isolation, record, verdict
+from . import feedback, intake, record, sandbox, verdict
 from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS, REPO_ROOT, run_nbgrader, source_dir
-from .worker import Settings, build_template, release_notebooks_dir, run_worker
+from .worker import Settings, build_template, release_notebooks_dir, run_worker, sandbox_env
 
 CIFAR_FILES = ("data_batch_1", "test_batch", "batches.meta")
+
+
+@dataclasses.dataclass
+class Batch:
+    """What every submission of one grading run shares."""
+
+    settings: Settings
+    template: Path
+    reference: verdict.Reference
+    timers: verdict.ReferenceTimers
+    model: dict[str, list[record.GradedCell]]
+    hidden_timeout: float
 
 
 @dataclasses.dataclass
@@ -123,20 +140,13 @@ def _copy_autograded(source: Path, target: Path) -> None:
             continue
         for cell in notebook.cells:
             if cell.cell_type == "code":
-                cell.outputs = feedback._safe_outputs(cell.get("outputs", []))
+                cell.outputs = feedback.safe_outputs(cell.get("outputs", []))
         nbformat.write(notebook, target / f"{name}.ipynb")
 
 
-def grade_one(
-    submission: intake.Submission,
-    settings: Settings,
-    template: Path,
-    reference: verdict.Reference,
-    model: dict[str, list[record.GradedCell]],
-    slot: int,
-    hidden_timeout: float,
-) -> Graded:
+def grade_one(submission: intake.Submission, batch: Batch, slot: int) -> Graded:
     """Intake, verdict and nbgrader for one submission (runs in a slot thread; writes no gradebook)."""
+    settings, model = batch.settings, batch.model
     course_dir = settings.course_dir
     result = {
         "sha256": submission.sha256,
@@ -145,6 +155,7 @@ def grade_one(
         "notes": [],
         "verdicts": {},
         "notebooks": {},
+        "sandbox": settings.sandbox.describe(),
     }
     try:
         taken = intake.take_in(
@@ -160,15 +171,23 @@ def grade_one(
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
 
-    checks = verdict.check_submission(
-        settings, reference, taken.folder, scratch / "verdict", slot, name_timeout=hidden_timeout
+    bundle = verdict.build_bundle(scratch / "bundle", settings.repo_root, course_dir,
+                                  verdict.student_modules_dir(taken.folder))
+    checks, runs = verdict.check_submission(
+        settings.sandbox, batch.reference, bundle, scratch, slot, sandbox_env(settings), batch.timers,
+        name_timeout=batch.hidden_timeout,
     )
     result["verdicts"] = {name: dataclasses.asdict(check) for name, check in checks.items()}
-    work = run_worker(settings, template, submission.student, taken.folder, scratch / "grading", slot)
+    work = run_worker(settings, batch.template, submission.student, taken.folder, scratch / "grading", slot)
+    runs.append(work.outcome)
+    result["peak_memory_mb"] = max((r.peak_memory_bytes or 0 for r in runs), default=0) / 2**20 or None
+    notes.extend(work.problems)
     if work.outcome.timed_out:
         notes.append(f"grading stopped: the submission used its whole time budget ({settings.submission_timeout:g} s)")
     elif work.outcome.returncode not in (0, None):
         notes.append(f"the grading process failed (exit {work.outcome.returncode}); unfinished notebooks score 0")
+    if any(r.memory_kills for r in runs):
+        notes.append("the submission's processes hit its memory cap; the kernel stopped the largest")
 
     scores = {}
     for name, cells in model.items():
@@ -192,6 +211,8 @@ def grade_one(
         else:
             notes.extend(f"{name}: {s.note}" for s in scores[name] if s.note and s.note != "no response")
     notes.extend(check.message for check in checks.values() if not check.passed)
+    if settings.sandbox.unsafe:
+        notes.insert(0, sandbox.UNSAFE_WARNING)
     statuses = set(result["notebooks"].values())
     result["status"] = "graded" if statuses == {"graded"} else "graded with problems"
     result["notes"] = list(dict.fromkeys(notes))  # keep order, drop repeats
@@ -244,18 +265,39 @@ def grade_all(
     csv_path: Path | None = None,
     progress: bool = True,
 ) -> dict:
-    """Grade every submission in ``submissions_dir``; return a summary dict (graded, skipped, warnings)."""
+    """Grade every submission in ``submissions_dir``; return a summary dict (graded, skipped, warnings).
+
+    Raises
+    ------
+    sandbox.SandboxUnavailable
+        When bubblewrap cannot run here (and ``--unsafe-no-sandbox`` was not given); the message says how
+        to fix it.
+    """
     course_dir = settings.course_dir
     check_data(settings.data_dir)
     if not (source_dir(course_dir) / "hidden_checks.py").is_file():
         raise FileNotFoundError(f"{source_dir(course_dir) / 'hidden_checks.py'} is missing")
+    box = settings.sandbox
+    box.check()
     claimed = contextlib.nullcontext()
-    if settings.mode == "root":
-        isolation.check_uid_range(settings.uid_base, jobs)
-        claimed = isolation.claim_uids(settings.uid_base, jobs)
+    if box.uid(0) is not None:
+        check_readable(settings.data_dir)
+        sandbox.check_uid_range(box.uid_base, jobs)
+        claimed = sandbox.claim_uids(box.uid_base, jobs)
     with claimed:
         return _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_timeout, write_feedback,
                             csv_path, progress)
+
+
+def check_readable(folder: Path) -> None:
+    """The grading uids read the data as "others": refuse a folder they could not read, with the fix."""
+    for path in [folder, *folder.iterdir()]:
+        needed = 0o005 if path.is_dir() else 0o004
+        if path.stat().st_mode & needed != needed:
+            raise ValueError(
+                f"{path} is not readable by other users, and the grading sandbox reads the data as an unprivileged "
+                f"uid; run `chmod -R o+rX {folder}` (the data is public) or pass another --data folder"
+            )
 
 
 def _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_timeout, write_feedback, csv_path,
@@ -267,6 +309,11 @@ def _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_time
     model = record.course_model(url)
     hidden_checks = verdict.load_hidden_checks(course_dir, settings.repo_root)
     reference = verdict.Reference(hidden_checks, reference_modules(hidden_checks))
+    runner_bundle = verdict.reference_bundle(settings.work_dir / "reference-runner", settings.repo_root, course_dir)
+    logs = settings.work_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    timers = verdict.ReferenceTimers(runner_bundle, logs, sandbox_env(settings))
+    batch = Batch(settings, template, reference, timers, model, hidden_timeout)
 
     submissions, warnings = intake.find_submissions(submissions_dir, id_pattern)
     recorded = set(record.recorded_students(url))
@@ -280,7 +327,7 @@ def _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_time
     def in_slot(submission):
         slot = slots.get()
         try:
-            return grade_one(submission, settings, template, reference, model, slot, hidden_timeout)
+            return grade_one(submission, batch, slot)
         except Exception as error:  # a grader bug on one submission must not stop the batch
             return failed(submission, model, settings.work_dir, error)
         finally:
@@ -298,6 +345,7 @@ def _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_time
             bar.update()
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+        timers.close()
         bar.close()
 
     if write_feedback:
@@ -306,7 +354,8 @@ def _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_time
         with tqdm(total=len(stale), desc="feedback", unit="student", disable=not progress or not stale) as fbar:
             feedback.render_all(course_dir, stale, jobs, progress=fbar.update)
     csv_file = feedback.export_csv(course_dir, csv_path or course_dir / "grades.csv")
-    return {"graded": sorted(graded_now), "skipped": skipped, "warnings": warnings, "csv": csv_file}
+    return {"graded": sorted(graded_now), "skipped": skipped, "warnings": warnings, "csv": csv_file,
+            "sandbox": settings.sandbox.describe()}
 
 
 def print_table(course_dir: Path, url: str, students: list[str] | None = None) -> None:
@@ -333,11 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--submission-timeout", type=float, default=600, help="seconds per submission (default 600)")
     parser.add_argument("--hidden-timeout", type=float, default=verdict.DEFAULT_NAME_TIMEOUT,
                         help="seconds per function for the out-of-process hidden checks (default %(default)s)")
-    parser.add_argument("--memory-mb", type=int, default=4096, help="address-space cap per process in MB (default 4096)")
+    parser.add_argument("--memory-mb", type=int, default=4096,
+                        help="memory cap of each sandboxed run in MB, and address space per process (default 4096)")
     parser.add_argument("--processes", type=int, default=256, help="processes and threads per submission (default 256)")
-    parser.add_argument("--uid-base", type=int, default=isolation.DEFAULT_UID_BASE,
+    parser.add_argument("--uid-base", type=int, default=sandbox.DEFAULT_UID_BASE,
                         help="first of the unprivileged uids used when grading as root (default %(default)s)")
-    parser.add_argument("--hide", type=Path, action="append", default=[], help="another path to hide from student code")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="grade without bubblewrap: student code can read and change everything the grader can")
     parser.add_argument("--csv", type=Path, default=None, help="grades CSV (default: <course>/grades.csv)")
     parser.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     return parser
@@ -352,10 +403,10 @@ def settings_from_args(args) -> Settings:
         data_dir=(args.data or default_data_dir(REPO_ROOT)).resolve(),
         cell_timeout=args.cell_timeout,
         submission_timeout=args.submission_timeout,
-        limits=isolation.Limits(memory_bytes=args.memory_mb << 20, processes=args.processes),
-        mode=isolation.detect_mode(),
-        uid_base=args.uid_base,
-        extra_hide=[p.resolve() for p in args.hide],
+        sandbox=sandbox.Sandbox(
+            sandbox.Limits(memory_bytes=args.memory_mb << 20, processes=args.processes),
+            uid_base=args.uid_base, unsafe=args.unsafe_no_sandbox,
+        ),
     )
 
 
@@ -365,15 +416,18 @@ def main(argv: list[str] | None = None) -> int:
         print("--jobs must be at least 1", file=sys.stderr)
         return 2
     settings = settings_from_args(args)
-    if settings.mode == "none":
-        print("WARNING: no namespaces here: student code runs with limits but can read the instructor's files "
-              "and only a sitecustomize guards the network.", file=sys.stderr)
+    if settings.sandbox.unsafe:
+        print(f"WARNING: {sandbox.UNSAFE_WARNING}", file=sys.stderr)
     started = time.monotonic()
     try:
         summary = grade_all(
             args.submissions.resolve(), settings, args.jobs, force=args.force, id_pattern=args.id_pattern,
             hidden_timeout=args.hidden_timeout, write_feedback=not args.no_feedback, csv_path=args.csv,
         )
+    except sandbox.SandboxUnavailable as error:
+        print(f"autograde: {error}.\nGrading without a sandbox lets student code read the reference and change "
+              "this machine; only if you accept that, pass --unsafe-no-sandbox.", file=sys.stderr)
+        return 1
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"autograde: {error}", file=sys.stderr)
         return 1
@@ -382,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(settings.course_dir, feedback.db_url(settings.course_dir))
     elapsed = time.monotonic() - started
     print(f"graded {len(summary['graded'])}, skipped {len(summary['skipped'])} already recorded, "
-          f"in {elapsed:.1f} s (confinement: {settings.mode}); grades: {summary['csv']}")
+          f"in {elapsed:.1f} s; grades: {summary['csv']}\nstudent code ran in: {summary['sandbox']}")
     return 0
 
 

@@ -48,7 +48,7 @@ def load_result(course_dir: Path, student: str) -> dict:
         return {}
 
 
-def _safe_outputs(outputs: list) -> list:
+def safe_outputs(outputs: list) -> list:
     kept = []
     for output in outputs:
         if output.get("output_type") in ("display_data", "execute_result"):
@@ -74,7 +74,7 @@ def sanitize(notebook, verdicts: dict[str, dict]) -> None:
             )
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
         else:
-            cell.outputs = _safe_outputs(cell.get("outputs", []))
+            cell.outputs = safe_outputs(cell.get("outputs", []))
 
 
 def _exporter():

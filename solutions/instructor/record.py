@@ -1,12 +1,11 @@
 """Score a graded submission from trusted facts and record it in the instructor's gradebook (one writer).
 
-Nothing the grading worker wrote is believed: the autograded notebooks are parsed again, every graded
+Nothing the grading sandbox sent is believed: the autograded notebooks are parsed again, every graded
 cell is matched by ``grade_id`` against the instructor's gradebook (points, lockedness and the checksum of
-the test code come from there), and each ``test_NAME`` / ``hidden_NAME`` cell is capped by the
-out-of-process verdict on NAME (:mod:`solutions.instructor.verdict`). A visible test can be faked from
-inside the kernel as easily as a hidden one, so both need a function that really works. A hidden cell that
-passed in the kernel while the same check fails out of process proves tampering: that notebook's visible
-tests then count for nothing.
+the test code come from there). A ``hidden_NAME`` cell scores exactly what the trusted verdict on NAME says
+(:mod:`solutions.instructor.verdict`): the hidden checks never run in the student's kernel. A visible
+``test_NAME`` cell can be faked from inside the kernel, so it is capped by the same verdict: it needs a
+function that really works.
 
 Only the grading run's main thread calls :func:`record`: nbgrader's SQLite gradebook takes one writer.
 """
@@ -161,20 +160,14 @@ def score_notebook(path: Path | None, cells: list[GradedCell], verdicts: dict[st
 
 
 def _apply_verdicts(scores: list[CellScore], verdicts: dict[str, Check]) -> list[CellScore]:
-    """Cap the kernel's scores with the out-of-process verdicts.
+    """Hidden cells score the trusted verdict; visible tests are capped by it.
 
-    A hidden cell that passed in the kernel while the same check fails out of process proves that code
-    in the kernel changed what the tests saw (swallowed exceptions, patched numpy, a reference loaded from
-    disk). Then no visible test of that notebook is believed, and each hidden cell scores what its
-    out-of-process check says.
+    The kernel's result of a hidden cell means nothing (it runs a stand-in); a visible test that passed in
+    the kernel while the function fails the trusted check scores 0, with the verdict's reason.
     """
     def verdict(function: str) -> Check:
         return verdicts.get(function, Check(False, f"{function}: not checked"))
 
-    tampered = [
-        s.cell.function for s in scores
-        if s.cell.name.startswith("hidden_") and s.cell.function and s.auto_score and not verdict(s.cell.function).passed
-    ]
     capped = []
     for score in scores:
         function = score.cell.function
@@ -182,15 +175,13 @@ def _apply_verdicts(scores: list[CellScore], verdicts: dict[str, Check]) -> list
             capped.append(score)
             continue
         check = verdict(function)
-        if tampered:
-            if score.cell.name.startswith("test_"):
-                note = ("visible tests not counted: the kernel passed hidden tests that fail out of process "
-                        f"({', '.join(sorted(tampered))})")
-                capped.append(CellScore(score.cell, 0.0, note))
+        if score.cell.name.startswith("hidden_"):
+            if score.note and score.auto_score == 0 and "test code differs" in score.note:
+                capped.append(score)
             else:
                 capped.append(CellScore(score.cell, score.cell.max_score if check.passed else 0.0, score.note))
         elif not check.passed and score.auto_score > 0:
-            note = f"{score.cell.name}: capped to 0 by the out-of-process check ({check.message})"
+            note = f"{score.cell.name}: capped to 0 by the trusted check ({check.message})"
             capped.append(CellScore(score.cell, 0.0, note))
         else:
             capped.append(score)

@@ -165,7 +165,7 @@ class Sandbox:
             run = self.start([sys.executable, "-I", "-c", "print('ok')"], binds=[], env={}, slot=0,
                              log_path=Path(scratch) / "log")
             data = run.read_all(time.monotonic() + 60)
-            outcome = run.finish()
+            outcome = run.finish(grace=10)
             log = (Path(scratch) / "log").read_text(errors="replace").strip()
         if outcome.returncode != 0 or data.strip() != b"ok":
             raise SandboxUnavailable(
@@ -387,9 +387,19 @@ class Run:
         self._pump(deadline, lambda: len(self._raw) > limit)
         return bytes(self._raw[:limit])
 
-    def finish(self) -> Outcome:
-        """Kill whatever is left of the sandbox, wait until every process of it is gone, and report."""
-        if self.process.poll() is None:
+    def finish(self, grace: float = 0.0) -> Outcome:
+        """End the run: close its input, give it ``grace`` seconds to exit by itself, then kill whatever is
+        left of the sandbox, wait until every process of it is gone, and report.
+
+        The exit code is None when the run had to be killed (or timed out).
+        """
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        if grace > 0 and not self.timed_out:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=grace)
+        killed = self.process.poll() is None
+        if killed:
             self.process.send_signal(signal.SIGTERM)  # the launcher kills bubblewrap, then reaps the sandbox
             try:
                 self.process.wait(timeout=10)
@@ -397,7 +407,7 @@ class Run:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
         returncode = self.process.wait()
-        if self.timed_out:
+        if self.timed_out or killed:
             returncode = None
         # Drain what is left of stderr into the log (the pipes close when the last writer is gone).
         with contextlib.suppress(OSError, ValueError):

@@ -1,19 +1,23 @@
-"""Check the hidden tests out of process, where code in the student's process cannot change the verdict.
+"""The trusted verdict on each graded function: the student's code answers in a sandbox, the grader judges.
 
-Inside the notebook kernel a submission can rewrite ``assert``, monkeypatch numpy or the test helpers, or
-load the reference from disk, and nbgrader would record the points. So the grader also runs the student's
-functions on the hidden inputs in a separate confined process that only saves the returned arrays
-(``runtime/run_hidden.py``), loads them here with ``allow_pickle=False``, computes the reference outputs
-itself and compares with ``hidden_checks.compare``. The reference is hidden from the confined process, and
-the comparison runs in this process, which never imports student code.
+The student's functions run in a bubblewrap sandbox (:mod:`.sandbox`) that holds the trusted ``cs231n``
+package with the student's four modules and ``graded_calls.py`` (how each function is called), and
+nothing else: not the reference, not the hidden checks, not another submission. The grader sends each
+hidden case's inputs over a pipe, one case at a time, and reads the outputs back as frames whose names,
+dtypes and sizes it checks before reading a byte of them. Expected values are computed here, in the
+grader's own process, from the instructor's ``hidden_checks.py`` and the reference; they never enter the
+sandbox, not even after the answer.
+
+Vectorized functions are also timed: the grader measures the wall time of each call from outside, on
+large inputs, against the reference answering the same requests through the same pipe protocol in a
+trusted process of its own (never sandboxed together with student code). A correct "vectorized" function
+more than ``SLOWDOWN_LIMIT`` times slower than the reference fails, with the measured ratio in the note.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
-import numbers
 import os
 import shutil
 import sys
@@ -23,43 +27,42 @@ from pathlib import Path
 
 import numpy as np
 
-from . import isolation
-from .course import GRADED_FUNCTIONS, reference_dir, source_dir
-from .worker import HIDDEN_CHECKS, RUNTIME, Settings, kernel_env, trusted_package_files
+from . import sandbox
+from .course import GRADED_FUNCTIONS, STUDENT_MODULES, reference_dir, source_dir
+from .runtime import frames
 
+RUNTIME = Path(__file__).with_name("runtime")
+HIDDEN_CHECKS = "hidden_checks.py"
+GRADED_CALLS = "graded_calls.py"
 # Per function: a correct implementation needs milliseconds on the hidden inputs.
 DEFAULT_NAME_TIMEOUT = 30.0
-STARTUP_SLACK = 30.0
+IMPORT_TIMEOUT = 30.0
+BUNDLE_TARGET = "/grading/bundle"
 
 
 @dataclasses.dataclass(frozen=True)
 class Check:
-    """The verdict on one function: ``passed`` and a message that never shows reference values."""
+    """The verdict on one function: ``passed`` and a message that never shows reference values.
+
+    ``slowdown`` is the measured time ratio against the reference for timed (vectorized) functions.
+    """
 
     passed: bool
     message: str
+    slowdown: float | None = None
 
 
 def load_hidden_checks(course_dir: Path, repo_root: Path):
     """Import the instructor's ``hidden_checks.py`` under a private module name (trusted code only)."""
     path = source_dir(course_dir) / HIDDEN_CHECKS
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; the hidden tests cannot be checked without it")
+    for needed in (path, source_dir(course_dir) / GRADED_CALLS):
+        if not needed.is_file():
+            raise FileNotFoundError(f"{needed} is missing; the hidden tests cannot be checked without it")
     os.environ.setdefault("CS231N_REFERENCE_DIR", str(reference_dir(repo_root)))
     spec = importlib.util.spec_from_file_location("_cs231n_grader_hidden_checks", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _scalar_kind(value) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, numbers.Integral):
-        return "int"
-    if isinstance(value, numbers.Real):
-        return "float"
-    return "array"
 
 
 class Reference:
@@ -68,7 +71,8 @@ class Reference:
     Parameters
     ----------
     hidden_checks : module
-        The instructor's hidden checks (``NAMES``, ``cases``, ``run``, ``compare``, and the reference).
+        The instructor's hidden checks (``NAMES``, ``cases``, ``run``, ``compare``, ``TIMED``,
+        ``timing_case``, and the reference).
     reference_modules : object
         What ``hidden_checks.run`` takes to run the reference implementation.
     """
@@ -79,189 +83,301 @@ class Reference:
         self._lock = threading.Lock()
         self._cases: dict[str, list[dict]] = {}
         self._expected: dict[str, list[dict[str, np.ndarray]]] = {}
+        self._timing: dict[str, list[tuple[dict, dict]]] = {}
+
+    def _outputs(self, name: str, case: dict) -> dict[str, np.ndarray]:
+        return {key: np.asarray(value) for key, value in self.hidden_checks.run(name, self.reference_modules, case).items()}
 
     def cases(self, name: str) -> list[dict]:
         with self._lock:
             if name not in self._cases:
                 self._cases[name] = list(self.hidden_checks.cases(name))
-                self._expected[name] = [
-                    {key: np.asarray(value) for key, value in self.hidden_checks.run(name, self.reference_modules, case).items()}
-                    for case in self._cases[name]
-                ]
+                self._expected[name] = [self._outputs(name, case) for case in self._cases[name]]
             return self._cases[name]
 
     def expected(self, name: str) -> list[dict[str, np.ndarray]]:
         self.cases(name)
         return self._expected[name]
 
-    def write_cases(self, name: str, folder: Path) -> None:
-        """Save the inputs of ``name`` as ``NAME.npz`` plus ``NAME.json`` (the scalar types)."""
-        arrays, kinds = {}, []
-        for index, case in enumerate(self.cases(name)):
-            kinds.append({key: _scalar_kind(value) for key, value in case.items()})
-            for key, value in case.items():
-                arrays[f"{index}:{key}"] = np.asarray(value)
-        np.savez(folder / f"{name}.npz", **arrays)
-        (folder / f"{name}.json").write_text(json.dumps(kinds), encoding="utf-8")
+    @property
+    def timed(self) -> tuple[str, ...]:
+        return tuple(getattr(self.hidden_checks, "TIMED", ()))
+
+    def timing(self, name: str) -> list[tuple[dict, dict[str, np.ndarray]]]:
+        """``(case, expected outputs)`` of each timing run of ``name``."""
+        with self._lock:
+            if name not in self._timing:
+                repeats = getattr(self.hidden_checks, "TIMING_REPEATS", 3)
+                timing_cases = [self.hidden_checks.timing_case(name, repeat) for repeat in range(repeats)]
+                self._timing[name] = [(case, self._outputs(name, case)) for case in timing_cases]
+            return self._timing[name]
 
 
-def _load_outputs(path: Path, count: int) -> list[dict[str, np.ndarray]]:
-    """Read the arrays the student's process saved; refuse pickles and non-numeric data."""
-    outputs = [dict() for _ in range(count)]
-    with np.load(path, allow_pickle=False) as stored:
-        for key in stored.files:
-            index, _, name = key.partition(":")
-            if not index.isdigit() or int(index) >= count:
-                raise ValueError(f"unexpected output {key!r}")
-            value = stored[key]
-            if value.dtype.kind not in "biuf":
-                raise ValueError(f"output {name!r} is not numeric (dtype {value.dtype})")
-            outputs[int(index)][name] = value
-    return outputs
+def compare_outputs(reference: Reference, name: str, index: int, want: dict, have: dict) -> Check | None:
+    """None when case ``index`` of ``name`` passes, else the failing verdict."""
+    for key, value in want.items():
+        if key not in have:
+            return Check(False, f"{name}: hidden case {index + 1} returned no {key}")
+        if have[key].shape != value.shape:
+            return Check(False, f"{name}: hidden case {index + 1}: {key} has shape {have[key].shape}, expected {value.shape}")
+    try:
+        passed, message = reference.hidden_checks.compare(name, want, have)
+    except Exception as error:  # malformed output that compare could not handle
+        return Check(False, f"{name}: hidden case {index + 1}: output could not be compared ({type(error).__name__})")
+    return None if passed else Check(False, f"{name}: hidden case {index + 1}: {message}")
 
 
-def compare_outputs(reference: Reference, name: str, got: list[dict[str, np.ndarray]]) -> Check:
-    expected = reference.expected(name)
-    for index, (want, have) in enumerate(zip(expected, got)):
-        for key, value in want.items():
-            if key not in have:
-                return Check(False, f"{name}: hidden case {index + 1} returned no {key}")
-            if have[key].shape != value.shape:
-                return Check(False, f"{name}: hidden case {index + 1}: {key} has shape {have[key].shape}, expected {value.shape}")
-        try:
-            passed, message = reference.hidden_checks.compare(name, want, have)
-        except Exception as error:  # malformed output that compare could not handle
-            return Check(False, f"{name}: hidden case {index + 1}: output could not be compared ({type(error).__name__})")
-        if not passed:
-            return Check(False, f"{name}: hidden case {index + 1}: {message}")
-    return Check(True, f"{name}: passed the hidden checks")
+def build_bundle(folder: Path, repo_root: Path, course_dir: Path, modules: Path) -> Path:
+    """What a runner needs: the trusted package with ``modules``' classifiers on top, the calling
+    convention and the runner itself. Readable by the grading uids, writable by nobody but the grader."""
+    from .worker import trusted_package_files
 
-
-def _bundle(settings: Settings, submitted: Path, folder: Path) -> None:
-    """The trusted package with the student's modules on top, and the hidden checks' runner."""
-    for relative in trusted_package_files(settings.repo_root):
+    for relative in trusted_package_files(repo_root):
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(settings.repo_root / relative, folder / relative)
-    student_classifiers = submitted / "cs231n" / "classifiers"
-    for path in sorted(student_classifiers.glob("*.py")):
-        shutil.copy2(path, folder / "cs231n" / "classifiers" / path.name)
-    shutil.copy2(source_dir(settings.course_dir) / HIDDEN_CHECKS, folder / HIDDEN_CHECKS)
+        shutil.copy2(repo_root / relative, folder / relative)
+    classifiers = folder / "cs231n" / "classifiers"
+    for path in sorted(modules.glob("*.py")):
+        shutil.copy2(path, classifiers / path.name)
+    shutil.copy2(source_dir(course_dir) / GRADED_CALLS, folder / GRADED_CALLS)
+    for script in ("run_hidden.py", "frames.py"):
+        shutil.copy2(RUNTIME / script, folder / script)
+    make_readable(folder)
+    return folder
+
+
+def make_readable(folder: Path) -> None:
+    """Directories 0755 and files 0644: the sandbox reads them as another uid and writes none of them."""
+    os.chmod(folder, 0o755)
+    for parent, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(parent, name), 0o755)
+        for name in files:
+            os.chmod(os.path.join(parent, name), 0o644)
+
+
+class Caller:
+    """One runner process: send a case, get the outputs, each answer checked before it is read."""
+
+    def __init__(self, box: sandbox.Sandbox, bundle: Path, slot: int, log_path: Path, env: dict[str, str]):
+        bind = sandbox.Bind(bundle, BUNDLE_TARGET)
+        where = box.inside(bind)
+        self.run = box.start([sys.executable, "-I", f"{where}/run_hidden.py", where], binds=[bind], env=env,
+                             slot=slot, log_path=log_path)
+        self.decoder = frames.Decoder(max_header=4096, max_payload=0)
+        self.run.expect_frames(self.decoder)
+
+    def hello(self, deadline: float) -> str | None:
+        """None once the package imported, else why not."""
+        self.decoder.accept = _accept_keys({"imported", "import_error"})
+        frame = self.run.receive(deadline)
+        if frame is None:
+            return "killed its process on import"
+        header, _ = frame
+        if header.get("imported") is True:
+            return None
+        return f"failed to import: {str(header.get('import_error'))[:300]}"
+
+    def call(self, name: str, case: dict, want: dict[str, np.ndarray], deadline: float):
+        """``(outputs, None)`` or ``(None, error text)``; raises Timeout, FrameError, or EOFError if it died."""
+        scalars = {key: value for key, value in case.items() if not isinstance(value, np.ndarray)}
+        arrays = {key: value for key, value in case.items() if isinstance(value, np.ndarray)}
+        expected = sum(value.nbytes for value in want.values())
+        # Room for a wrong shape to be reported as such, never for more than a few times the right answer.
+        self.decoder.max_payload = 4 * expected + (1 << 16)
+        self.decoder.accept = _accept_reply(set(want))
+        self.run.send(frames.encode({"name": name, "scalars": scalars}, arrays), deadline)
+        frame = self.run.receive(deadline)
+        if frame is None:
+            raise EOFError("the runner ended")
+        header, outputs = frame
+        if "error" in header:
+            return None, str(header["error"])[:300]
+        return outputs, None
+
+    def finish(self) -> sandbox.Outcome:
+        return self.run.finish(grace=2)  # end of input ends an honest runner at once
+
+
+def _accept_keys(allowed: set[str]):
+    def accept(header):
+        if not set(header) - {"arrays"} <= allowed or header.get("arrays"):
+            raise frames.FrameError("an unexpected message")
+    return accept
+
+
+def _accept_reply(keys: set[str]):
+    def accept(header):
+        names = {entry[0] for entry in header.get("arrays", [])}
+        if "error" in header:
+            if names or not isinstance(header["error"], str):
+                raise frames.FrameError("an error reply with data")
+        elif header.get("ok") is not True or names != keys:
+            raise frames.FrameError(f"outputs {sorted(names)[:5]} where {sorted(keys)} were expected")
+    return accept
+
+
+class ReferenceTimers:
+    """One trusted runner of the reference per slot, started when first needed, for timing side by side.
+
+    It answers through the same pipe protocol as the student's runner, so both timings include the same
+    transfer; it runs outside any sandbox, as the grader, and never alongside student code.
+    """
+
+    def __init__(self, bundle: Path, log_dir: Path, env: dict[str, str]):
+        self.bundle, self.log_dir, self.env = bundle, log_dir, env
+        self._callers: dict[int, Caller] = {}
+        self._lock = threading.Lock()
+
+    def caller(self, slot: int) -> Caller:
+        with self._lock:
+            if slot not in self._callers:
+                trusted = sandbox.Sandbox(unsafe=True)
+                caller = Caller(trusted, self.bundle, slot, self.log_dir / f"reference-timer-{slot}.log", self.env)
+                problem = caller.hello(time.monotonic() + IMPORT_TIMEOUT)
+                if problem is not None:
+                    caller.finish()
+                    raise RuntimeError(f"the reference runner {problem}; see {self.log_dir}")
+                self._callers[slot] = caller
+            return self._callers[slot]
+
+    def close(self) -> None:
+        with self._lock:
+            for caller in self._callers.values():
+                caller.finish()
+            self._callers.clear()
+
+
+def _timed_call(caller: Caller, name: str, case: dict, want: dict, deadline: float):
+    started = time.perf_counter()
+    outputs, error = caller.call(name, case, want, deadline)
+    return time.perf_counter() - started, outputs, error
+
+
+def _time_against_reference(reference: Reference, timers: ReferenceTimers, student: Caller, name: str, slot: int,
+                            deadline: float) -> Check:
+    """The slowdown of the student's ``name`` against the reference, on different large inputs each time."""
+    ours = timers.caller(slot)
+    mine, theirs = [], []
+    for repeat, (case, want) in enumerate(reference.timing(name)):
+        # Alternate who goes first, so a drift of the machine's speed hits both alike.
+        order = [(student, mine), (ours, theirs)] if repeat % 2 == 0 else [(ours, theirs), (student, mine)]
+        for caller, times in order:
+            seconds, outputs, error = _timed_call(caller, name, case, want, deadline if caller is student else time.monotonic() + 120)
+            if caller is ours:
+                if error is not None:
+                    raise RuntimeError(f"the reference failed its own timing case of {name}: {error}")
+            elif error is not None:
+                return Check(False, f"{name}: raised {error} on a large input")
+            else:
+                wrong = compare_outputs(reference, name, repeat, want, outputs)
+                if wrong is not None:
+                    return Check(False, f"{name}: wrong on a large input ({wrong.message.split(': ', 2)[-1]})")
+            times.append(seconds)
+    slowdown = min(mine) / min(theirs)
+    limit = getattr(reference.hidden_checks, "SLOWDOWN_LIMIT", 5.0)
+    where = getattr(reference.hidden_checks, "TIMING_NOTE", {}).get(name, "a large input")
+    if slowdown > limit:
+        return Check(False, f"{name}: correct, but {slowdown:.0f}x as slow as the reference on {where} (at most "
+                            f"{limit:g}x earns the vectorized points): a vectorized version must not loop over "
+                            "the examples", slowdown)
+    return Check(True, f"{name}: passed the hidden checks ({slowdown:.1f}x the reference's time)", slowdown)
 
 
 def check_submission(
-    settings: Settings,
+    box: sandbox.Sandbox,
     reference: Reference,
-    submitted: Path,
+    bundle: Path,
     scratch: Path,
     slot: int,
+    env: dict[str, str],
+    timers: ReferenceTimers | None = None,
     names: list[str] | None = None,
     name_timeout: float = DEFAULT_NAME_TIMEOUT,
-) -> dict[str, Check]:
-    """Verdict on every graded function of one submission.
+) -> tuple[dict[str, Check], list[sandbox.Outcome]]:
+    """Verdict on every graded function of one submission, and how each sandboxed run ended.
 
-    A function that hangs or kills its process fails alone: the runner starts again for the functions
-    after it. A package that does not import, or whose import never finishes, fails every function.
+    A function that hangs, kills its process or garbles its replies fails alone: a new runner starts for
+    the functions after it. A package that does not import, or whose import never finishes, fails every
+    function.
 
     Parameters
     ----------
-    settings : Settings
-        The run's settings (paths to hide, limits, uids).
+    box : Sandbox
+        The grading run's sandbox.
     reference : Reference
         Hidden inputs and expected outputs.
-    submitted : Path
-        The student's intake folder (its ``cs231n/classifiers/*.py`` are used).
+    bundle : Path
+        The runner bundle of this submission (:func:`build_bundle`).
     scratch : Path
-        Empty folder for the confined runs (created; the caller deletes it).
+        The grader's folder for this submission's logs (never seen by the sandbox).
     slot : int
-        Parallel slot, which picks the unprivileged uid.
+        Parallel slot, which picks the grading uid.
+    env : dict
+        The runner's environment.
+    timers : ReferenceTimers, optional
+        The reference runners to time vectorized functions against (no timing without them).
     names : list of str, optional
         Functions to check (default: all graded functions).
     name_timeout : float
-        Wall-clock seconds each function may take on all its hidden cases.
+        Wall-clock seconds each function may take on all its cases and timing runs.
     """
     names = list(names or GRADED_FUNCTIONS)
-    bundle, cases_dir = scratch / "bundle", scratch / "cases"
-    bundle.mkdir(parents=True)
-    cases_dir.mkdir()
-    _bundle(settings, submitted, bundle)
-    for name in names:
-        reference.write_cases(name, cases_dir)
-    runner = scratch / "run_hidden.py"
-    shutil.copy2(RUNTIME / "run_hidden.py", runner)
-    home = scratch / "home"
-    home.mkdir()
     verdicts: dict[str, Check] = {}
+    outcomes: list[sandbox.Outcome] = []
     remaining = list(names)
     attempt = 0
-    uid = settings.uid(slot)
     while remaining:
         attempt += 1
-        out_dir = scratch / f"out-{attempt}"
-        out_dir.mkdir()
-        spec_path = scratch / f"spec-{attempt}.json"
-        spec_path.write_text(json.dumps({
-            "bundle": str(bundle), "cases_dir": str(cases_dir), "out_dir": str(out_dir), "names": remaining,
-        }), encoding="utf-8")
-        isolation.prepare_tree(scratch, uid)
-        watch = _Watchdog(out_dir, remaining, name_timeout)
-        env = kernel_env(home, settings, bundle)
-        env.pop("CS231N_REFERENCE_DIR")  # nothing to find: the reference is hidden from this process
-        outcome = isolation.run_confined(
-            [sys.executable, "-I", str(runner), str(spec_path)],
-            env=env, cwd=scratch, visible=scratch, hide=settings.hidden_paths(),
-            expose=isolation.interpreter_paths(), limits=settings.limits,
-            timeout=name_timeout * len(remaining) + STARTUP_SLACK, log_path=scratch / "run_hidden.log",
-            uid=uid, mode=settings.mode, poll=watch,
-        )
-        if (out_dir / "import.error").is_file():
-            message = (out_dir / "import.error").read_text(encoding="utf-8", errors="replace")[:300]
-            return verdicts | {n: Check(False, f"{n}: the classifier package failed to import: {message}") for n in remaining}
-        if not (out_dir / "imported").is_file():
-            why = "did not finish importing in time" if (outcome.timed_out or watch.fired) else "killed its process on import"
-            return verdicts | {n: Check(False, f"{n}: the classifier package {why}") for n in remaining}
-        still, culprit = [], None
-        for name in remaining:
-            if (out_dir / f"{name}.done").is_file():
-                verdicts[name] = _judge(reference, name, out_dir)
-            elif culprit is None and (out_dir / f"{name}.started").is_file():
-                # The runner died or was killed inside this function; the ones after it get a new runner.
-                culprit = name
-                why = "ran over its time limit" if (outcome.timed_out or watch.fired) else "killed its process (crash, os._exit or memory limit)"
-                verdicts[name] = Check(False, f"{name}: {why} on the hidden inputs")
-            else:
-                still.append(name)
-        if still == remaining:  # no progress at all: never loop
-            return verdicts | {n: Check(False, f"{n}: the hidden checks could not run") for n in still}
-        remaining = still
-    return verdicts
+        caller = Caller(box, bundle, slot, scratch / f"run_hidden-{attempt}.log", env)
+        try:
+            try:
+                problem = caller.hello(time.monotonic() + IMPORT_TIMEOUT)
+            except sandbox.Timeout:
+                problem = "did not finish importing in time"
+            except frames.FrameError as error:
+                problem = f"garbled its first message ({error})"
+            if problem is not None:
+                return verdicts | {n: Check(False, f"{n}: the classifier package {problem}") for n in remaining}, outcomes
+            done = []
+            for name in remaining:
+                verdict, broken = _check_one(caller, reference, timers, name, slot, time.monotonic() + name_timeout)
+                verdicts[name] = verdict
+                done.append(name)
+                if broken:
+                    break  # this runner is dead or out of step: the rest get a new one
+            remaining = [n for n in remaining if n not in done]
+        finally:
+            outcomes.append(caller.finish())
+    return verdicts, outcomes
 
 
-class _Watchdog:
-    """Kill the runner when one function has been running longer than its budget."""
-
-    def __init__(self, out_dir: Path, names: list[str], budget: float):
-        self.out_dir, self.names, self.budget = out_dir, names, budget
-        self.fired = False
-        self._current, self._since = None, time.monotonic()
-
-    def __call__(self) -> bool:
-        running = None
-        for name in self.names:
-            if (self.out_dir / f"{name}.started").exists() and not (self.out_dir / f"{name}.done").exists():
-                running = name
-        if running != self._current:
-            self._current, self._since = running, time.monotonic()
-        if running is not None and time.monotonic() - self._since > self.budget:
-            self.fired = True
-        return self.fired
-
-
-def _judge(reference: Reference, name: str, out_dir: Path) -> Check:
-    error = out_dir / f"{name}.error"
-    if error.is_file():
-        return Check(False, f"{name}: raised {error.read_text(encoding='utf-8', errors='replace')[:300]}")
+def _check_one(caller: Caller, reference: Reference, timers, name: str, slot: int, deadline: float) -> tuple[Check, bool]:
+    """The verdict on ``name`` and whether its runner must be replaced."""
     try:
-        got = _load_outputs(out_dir / f"{name}.npz", len(reference.cases(name)))
-    except (OSError, ValueError) as problem:
-        return Check(False, f"{name}: its outputs could not be read ({problem})")
-    return compare_outputs(reference, name, got)
+        for index, (case, want) in enumerate(zip(reference.cases(name), reference.expected(name))):
+            outputs, error = caller.call(name, case, want, deadline)
+            if error is not None:
+                return Check(False, f"{name}: raised {error}"), False
+            wrong = compare_outputs(reference, name, index, want, outputs)
+            if wrong is not None:
+                return wrong, False
+        if timers is not None and name in reference.timed:
+            return _time_against_reference(reference, timers, caller, name, slot, deadline), False
+        return Check(True, f"{name}: passed the hidden checks"), False
+    except sandbox.Timeout:
+        return Check(False, f"{name}: ran over its time limit on the hidden inputs"), True
+    except (EOFError, BrokenPipeError):
+        return Check(False, f"{name}: killed its process (crash, os._exit or the memory limit)"), True
+    except frames.FrameError as error:
+        return Check(False, f"{name}: sent back something that is not its outputs ({error})"), True
+
+
+def reference_bundle(folder: Path, repo_root: Path, course_dir: Path) -> Path:
+    """The bundle of the trusted reference runner: the reference classifiers in place of a student's."""
+    shutil.rmtree(folder, ignore_errors=True)
+    return build_bundle(folder, repo_root, course_dir, reference_dir(repo_root))
+
+
+def student_modules_dir(submitted: Path) -> Path:
+    """Where intake put the student's classifier modules."""
+    return submitted / Path(STUDENT_MODULES[0]).parent

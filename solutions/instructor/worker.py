@@ -1,12 +1,14 @@
-"""Grade one submission's notebooks with nbgrader in a confined scratch course.
+"""Grade one submission's notebooks with nbgrader in a bubblewrap sandbox, and take the results back.
 
-Each submission gets its own copy of a *template course*: the instructor's ``nbgrader_config.py``, a
-gradebook that knows only the assignment, and a source folder holding the notebooks, the hidden checks
-and the trusted ``cs231n`` package (everything but the four student modules). Its ``submitted/`` folder
-holds this one submission, so nbgrader restores edited or deleted test cells from the template gradebook,
-copies the trusted package over whatever the student sent, and keeps the student's modules
-(``Autograde.exclude_overwriting``). The run happens under :mod:`solutions.instructor.isolation`, with the
-instructor's course, the git history and every other submission hidden.
+A *template course* is built once per run (``nbgrader generate_assignment`` on the source notebooks). Each
+submission's sandbox gets a read-only input made from it, holding only what grading needs and nothing
+secret: the gradebook's cell definitions (nbgrader stores test cells, never solutions), the trusted
+``cs231n`` package, a stand-in ``hidden_checks.py`` (the real checks run outside, in :mod:`.verdict`), the
+instructor's nbgrader configuration as plain data, and this one submission. nbgrader restores edited or
+deleted test cells from the gradebook, copies the trusted package over whatever the student sent, and keeps
+the student's modules (``Autograde.exclude_overwriting``). Everything is written in the sandbox's private
+``/tmp``; each graded notebook comes back as a frame on the sandbox's stdout, checked and capped here,
+and only then written to disk, by the grader.
 """
 
 from __future__ import annotations
@@ -19,13 +21,21 @@ import sys
 import time
 from pathlib import Path
 
-from . import isolation
-from .course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT, STUDENT_MODULES, reference_dir, run_nbgrader, source_dir
+import nbformat
+from traitlets.config import Config
+from traitlets.config.loader import LazyConfigValue, PyFileConfigLoader
 
-RUNTIME = Path(__file__).with_name("runtime")
-HIDDEN_CHECKS = "hidden_checks.py"
-# Seconds a confined run may take beyond the submission budget: interpreter and kernel start-up.
+from . import sandbox
+from .course import ASSIGNMENT, NOTEBOOKS, STUDENT_MODULES, run_nbgrader, source_dir
+from .runtime import frames, outputs
+from .verdict import HIDDEN_CHECKS, RUNTIME, make_readable
+
+# Seconds a sandboxed run may take beyond the submission budget: interpreter and kernel start-up.
 STARTUP_SLACK = 60
+INPUT_TARGET = "/grading/in"
+DATA_TARGET = "/grading/data"
+# A graded notebook frame larger than this is refused (outputs are capped at 8 MB per notebook).
+MAX_NOTEBOOK_FRAME = 32 << 20
 
 
 @dataclasses.dataclass
@@ -39,19 +49,13 @@ class Settings:
     repo_root : Path
         The instructor's bundle: the trusted ``cs231n`` package and the reference classifiers.
     work_dir : Path
-        Scratch and bookkeeping of the grader (``solutions/grading-work``).
+        Scratch and bookkeeping of the grader (``solutions/grading-work``); never seen by a sandbox.
     data_dir : Path
-        The ``cifar-10-batches-py`` folder the notebooks load.
+        The ``cifar-10-batches-py`` folder the notebooks load (shown read-only in the sandbox).
     cell_timeout, submission_timeout : float
         Wall-clock budgets in seconds per notebook cell and per submission.
-    limits : isolation.Limits
-        Memory, process and file limits of the student's processes.
-    mode : str
-        Confinement level from :func:`isolation.detect_mode`.
-    uid_base : int
-        First uid of the unprivileged grading users (one per parallel slot; root mode only).
-    extra_hide : list of Path
-        More paths to hide from student code.
+    sandbox : Sandbox
+        How student code is sandboxed, with its caps and grading uids.
     """
 
     course_dir: Path
@@ -60,18 +64,7 @@ class Settings:
     data_dir: Path
     cell_timeout: float = 60
     submission_timeout: float = 600
-    limits: isolation.Limits = dataclasses.field(default_factory=isolation.Limits)
-    mode: str = "none"
-    uid_base: int = isolation.DEFAULT_UID_BASE
-    extra_hide: list[Path] = dataclasses.field(default_factory=list)
-
-    def hidden_paths(self) -> list[Path]:
-        """What student code must never see: the course, the reference, the git history, private homes."""
-        paths = [self.course_dir, self.work_dir, reference_dir(self.repo_root), self.repo_root / ".git"]
-        return paths + isolation.private_homes() + list(self.extra_hide)
-
-    def uid(self, slot: int) -> int:
-        return self.uid_base + slot
+    sandbox: sandbox.Sandbox = dataclasses.field(default_factory=sandbox.Sandbox)
 
 
 @dataclasses.dataclass
@@ -85,12 +78,13 @@ class NotebookRun:
 
 @dataclasses.dataclass
 class WorkerResult:
-    """Where the autograded notebooks are and what happened; all of it untrusted until checked."""
+    """The graded notebooks the grader wrote from the sandbox's frames, and what happened."""
 
     autograded_dir: Path
     notebooks: dict[str, NotebookRun]
-    outcome: isolation.Outcome
+    outcome: sandbox.Outcome
     log_path: Path
+    problems: list[str] = dataclasses.field(default_factory=list)
 
 
 def trusted_package_files(repo_root: Path) -> list[Path]:
@@ -157,40 +151,80 @@ def release_notebooks_dir(settings: Settings) -> Path:
     return settings.work_dir / "release-notebooks"
 
 
-def kernel_env(home: Path, settings: Settings, reference: Path) -> dict[str, str]:
-    """The complete environment of the driver and the student's kernels."""
+def sandbox_env(settings: Settings) -> dict[str, str]:
+    """The complete environment of every sandboxed process (paths as the sandbox sees them)."""
     bin_dir = str(Path(sys.executable).parent)
+    home = "/tmp/home"
+    data = settings.sandbox.inside(sandbox.Bind(settings.data_dir, DATA_TARGET))
     return {
         "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(home),
+        "HOME": home,
+        "TMPDIR": "/tmp",
+        "USER": "student",
+        "LOGNAME": "student",
         "LANG": "C.UTF-8",
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTER_CONFIG_DIR": str(home / "jupyter"),
+        "JUPYTER_RUNTIME_DIR": f"{home}/runtime",
+        "JUPYTER_CONFIG_DIR": f"{home}/jupyter",
+        "JUPYTER_DATA_DIR": f"{home}/data",
         "JUPYTER_PLATFORM_DIRS": "1",
-        "IPYTHONDIR": str(home / "ipython"),
-        "MPLCONFIGDIR": str(home / "matplotlib"),
+        "IPYTHONDIR": f"{home}/ipython",
+        "MPLCONFIGDIR": f"{home}/matplotlib",
         "MPLBACKEND": "Agg",
-        # One BLAS thread per kernel: parallel workers share the cores, and threads count against the
-        # process limit.
+        # One BLAS thread per process: parallel slots share the cores, and threads count as processes.
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
-        "CIFAR10_DIR": str(settings.data_dir),
+        "CIFAR10_DIR": data,
         "CS231N_QUICK": "1",
-        "CS231N_REFERENCE_DIR": str(reference),
     }
 
 
-def copy_reference(repo_root: Path, target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for path in sorted(reference_dir(repo_root).glob("*.py")):
-        shutil.copy2(path, target / path.name)
-    return target
+def plain_config(course_dir: Path) -> dict:
+    """The instructor's ``nbgrader_config.py`` as plain data, for a sandbox that must not see the file."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+
+    def plain(value, where):
+        if isinstance(value, (Config, dict)):
+            return {str(key): plain(item, f"{where}.{key}") for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(item, where) for item in value]
+        if isinstance(value, LazyConfigValue) or not (value is None or isinstance(value, (str, int, float, bool))):
+            raise ValueError(
+                f"{course_dir / 'nbgrader_config.py'} sets {where[1:]} to {type(value).__name__}, which cannot be "
+                "handed to the grading sandbox; give it as plain data (strings, numbers, lists, dicts)"
+            )
+        return value
+
+    return plain(config, "")
+
+
+def prepare_input(settings: Settings, template: Path, student: str, submitted: Path, folder: Path, deadline: float) -> Path:
+    """The read-only input of one submission's sandbox (see the module docstring for what it holds)."""
+    course = folder / "course"
+    (course / "source").mkdir(parents=True)
+    shutil.copy2(template / "gradebook.db", course / "gradebook.db")
+    trusted = template / "source" / ASSIGNMENT
+    shutil.copytree(trusted / "cs231n", course / "source" / ASSIGNMENT / "cs231n")
+    shutil.copy2(RUNTIME / "hidden_checks_standin.py", course / "source" / ASSIGNMENT / HIDDEN_CHECKS)
+    shutil.copytree(submitted, course / "submitted" / student / ASSIGNMENT)
+    for script in ("grade_notebooks.py", "frames.py", "outputs.py"):
+        shutil.copy2(RUNTIME / script, folder / script)
+    spec = {
+        "student": student,
+        "assignment": ASSIGNMENT,
+        "notebooks": list(NOTEBOOKS),
+        "cell_timeout": settings.cell_timeout,
+        "deadline": deadline,
+        "config": plain_config(settings.course_dir),
+    }
+    (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    make_readable(folder)
+    return folder
 
 
 def run_worker(settings: Settings, template: Path, student: str, submitted: Path, scratch: Path, slot: int) -> WorkerResult:
-    """Autograde ``submitted`` (the intake folder of one student) in ``scratch`` and report what happened.
+    """Autograde ``submitted`` (the intake folder of one student) in a sandbox and take the notebooks back.
 
     Parameters
     ----------
@@ -203,72 +237,78 @@ def run_worker(settings: Settings, template: Path, student: str, submitted: Path
     submitted : Path
         Folder with the student's notebooks and ``cs231n/classifiers/*.py`` as intake left them.
     scratch : Path
-        Empty folder for this run (created; the caller deletes it).
+        Empty folder of the grader for this run (created; the caller deletes it). The sandbox sees a
+        read-only copy of its ``in/`` and writes nothing here.
     slot : int
-        Parallel slot number, which picks the unprivileged uid.
+        Parallel slot number, which picks the grading uid.
     """
-    course = scratch / "course"
-    shutil.copytree(template, course)
-    shutil.copytree(submitted, course / "submitted" / student / ASSIGNMENT)
-    reference = copy_reference(settings.repo_root, scratch / "reference")
-    home = scratch / "home"
-    home.mkdir()
-    driver = scratch / "grade_notebooks.py"
-    shutil.copy2(RUNTIME / "grade_notebooks.py", driver)
-    result_path = scratch / "result.json"
+    box = settings.sandbox
     deadline = time.time() + settings.submission_timeout
-    spec = {
-        "course_dir": str(course),
-        "student": student,
-        "assignment": ASSIGNMENT,
-        "notebooks": list(NOTEBOOKS),
-        "cell_timeout": settings.cell_timeout,
-        "deadline": deadline,
-        "result_path": str(result_path),
-    }
-    (scratch / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
-    uid = settings.uid(slot)
-    isolation.prepare_tree(scratch, uid)
+    folder = prepare_input(settings, template, student, submitted, scratch / "in", deadline)
+    autograded = scratch / "autograded"
+    autograded.mkdir()
     log_path = scratch.parent / f"{scratch.name}.driver.log"
-    outcome = isolation.run_confined(
-        [sys.executable, str(driver), str(scratch / "spec.json")],
-        env=kernel_env(home, settings, reference),
-        cwd=scratch,
-        visible=scratch,
-        hide=settings.hidden_paths(),
-        expose=isolation.interpreter_paths() + [settings.data_dir],
-        limits=settings.limits,
-        timeout=settings.submission_timeout + STARTUP_SLACK,
-        log_path=log_path,
-        uid=uid,
-        mode=settings.mode,
-    )
-    return WorkerResult(
-        autograded_dir=course / "autograded" / student / ASSIGNMENT,
-        notebooks=read_notebook_runs(result_path),
-        outcome=outcome,
-        log_path=log_path,
-    )
-
-
-def read_notebook_runs(result_path: Path) -> dict[str, NotebookRun]:
-    """Parse the worker's ``result.json`` defensively: it was writable by student code."""
+    inputs = sandbox.Bind(folder, INPUT_TARGET)
+    data = sandbox.Bind(settings.data_dir, DATA_TARGET)
+    where = box.inside(inputs)
+    run = box.start([sys.executable, "-I", f"{where}/grade_notebooks.py", where], binds=[inputs, data],
+                    env=sandbox_env(settings), slot=slot, log_path=log_path)
+    run.expect_frames(frames.Decoder(max_header=1 << 16, max_payload=MAX_NOTEBOOK_FRAME, accept=_accept_notebook))
+    notebooks: dict[str, NotebookRun] = {}
+    problems: list[str] = []
+    until = time.monotonic() + settings.submission_timeout + STARTUP_SLACK
     try:
-        raw = json.loads(result_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    runs = {}
-    if not isinstance(raw, dict):
-        return runs
-    for name in NOTEBOOKS:
-        entry = raw.get(name)
-        if not isinstance(entry, dict):
-            continue
-        reason = entry.get("reason")
-        incidents = entry.get("incidents") or []
-        runs[name] = NotebookRun(
-            status=str(entry.get("status", "failed"))[:20],
-            reason=str(reason)[:500] if reason is not None else None,
-            incidents=[str(i)[:300] for i in incidents if isinstance(i, str)][:5] if isinstance(incidents, list) else [],
-        )
-    return runs
+        while len(notebooks) < len(NOTEBOOKS):
+            frame = run.receive(until)
+            if frame is None:
+                break
+            header, arrays = frame
+            name = header["notebook"]
+            if name in notebooks:
+                raise frames.FrameError(f"{name} was reported twice")
+            notebooks[name] = _notebook_run(header)
+            if notebooks[name].status == "graded":
+                problem = _keep_notebook(arrays.get("ipynb"), autograded / f"{name}.ipynb")
+                if problem:
+                    notebooks[name] = NotebookRun("failed", problem, notebooks[name].incidents)
+    except sandbox.Timeout:
+        run.timed_out = True
+    except frames.FrameError as error:
+        problems.append(f"the grading sandbox sent something that is not a graded notebook ({error}); "
+                        "notebooks not yet received score 0")
+    outcome = run.finish(grace=10)
+    return WorkerResult(autograded, notebooks, outcome, log_path, problems)
+
+
+def _accept_notebook(header: dict) -> None:
+    names = [entry[0] for entry in header.get("arrays", [])]
+    if header.get("notebook") not in NOTEBOOKS or names not in ([], ["ipynb"]):
+        raise frames.FrameError("a frame that names no notebook of the assignment")
+    if names and (header["arrays"][0][1] != "|u1" or len(header["arrays"][0][2]) != 1):
+        raise frames.FrameError("a notebook that is not a byte string")
+
+
+def _notebook_run(header: dict) -> NotebookRun:
+    """What the (untrusted) driver said of one notebook, cut to sane sizes."""
+    reason = header.get("reason")
+    incidents = header.get("incidents")
+    return NotebookRun(
+        status=str(header.get("status", "failed"))[:20],
+        reason=str(reason)[:500] if reason is not None else None,
+        incidents=[str(i)[:300] for i in incidents if isinstance(i, str)][:5] if isinstance(incidents, list) else [],
+    )
+
+
+def _keep_notebook(data, target: Path) -> str | None:
+    """Validate a graded notebook received from the sandbox, cap its outputs again and write it; or why not."""
+    if data is None:
+        return "the graded notebook did not come back"
+    try:
+        notebook = json.loads(data.tobytes().decode("utf-8"))
+        outputs.cap_notebook(notebook)
+        node = nbformat.from_dict(notebook)
+        nbformat.validate(node)
+    except Exception as error:  # anything malformed: that notebook scores 0
+        return f"the graded notebook is not a valid notebook ({type(error).__name__})"
+    nbformat.write(node, target)
+    return None

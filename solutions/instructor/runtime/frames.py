@@ -33,7 +33,7 @@ def describe(array):
 
 def encode(header, arrays=None):
     """One frame: ``header`` (a JSON object) plus ``arrays`` (name to ndarray), as bytes."""
-    arrays = {name: np.ascontiguousarray(value) for name, value in (arrays or {}).items()}
+    arrays = {name: np.asarray(value, order="C") for name, value in (arrays or {}).items()}  # keeps 0-d arrays 0-d
     header = dict(header, arrays=[[name, *describe(value)] for name, value in arrays.items()])
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     return PREFIX.pack(MAGIC, len(text)) + text + b"".join(value.tobytes() for value in arrays.values())

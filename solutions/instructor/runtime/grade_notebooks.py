@@ -1,22 +1,31 @@
 """Autograde one submission with nbgrader, one notebook at a time, surviving what student code does.
 
-Usage (inside the jail, by :mod:`solutions.instructor.worker`)::
+Usage (inside the sandbox, by :mod:`solutions.instructor.worker`)::
 
-    python grade_notebooks.py SPEC.json
+    python -I grade_notebooks.py INPUT
 
-The spec names the scratch course (``course_dir``, a copy of the instructor's course with this student's
-submission only), ``student``, ``assignment``, ``notebooks``, ``cell_timeout`` (seconds) and ``deadline``
-(epoch seconds: the submission's budget). nbgrader's own ``autograde`` loses the whole submission when a
-kernel dies (``os._exit``, an out-of-memory kill) or ignores the interrupt after a timeout; here such a
-notebook keeps the cells that ran, every later cell gets an error output saying why, and the other
-notebooks are graded normally. The outcome of each notebook goes to ``result.json`` beside the spec.
+``INPUT`` (read-only) holds ``spec.json`` and ``course/``: a scratch course with the gradebook's cell
+definitions (no solutions), the trusted ``cs231n`` package, a stand-in ``hidden_checks.py`` (the real hidden
+checks run outside the sandbox) and this one submission. The spec names ``student``, ``assignment``,
+``notebooks``, ``cell_timeout`` (seconds), ``deadline`` (epoch seconds: the submission's budget) and
+``config`` (the instructor's nbgrader configuration as plain data). The course is copied into the private
+``/tmp`` and graded there.
 
-Nothing here is trusted by the grader: the student's kernel runs as the same user and could rewrite these
-files. The grader recomputes every score from the autograded notebooks against its own gradebook.
+nbgrader's own ``autograde`` loses the whole submission when a kernel dies (``os._exit``, an out-of-memory
+kill) or ignores the interrupt after a timeout; here such a notebook keeps the cells that ran, every later
+cell gets an error output saying why, and the other notebooks are graded normally. Each graded notebook goes
+back to the grader as one frame on stdout (its outputs capped, see ``outputs.py``), as soon as it is done.
+
+Nothing here is trusted by the grader: the student's kernel runs as the same user in the same sandbox. The
+grader checks the frames, caps the outputs again, and recomputes every score against its own gradebook.
 """
 
+import ctypes
 import json
 import logging
+import os
+import shutil
+import stat
 import sys
 import time
 from pathlib import Path
@@ -25,6 +34,7 @@ from pathlib import Path
 # checks; leaving it out changes nothing else.
 sys.modules.setdefault("rfc3987_syntax", None)
 
+import numpy as np  # noqa: E402
 from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 from nbformat.v4 import new_output  # noqa: E402
 from nbgrader.converters import Autograde  # noqa: E402
@@ -32,9 +42,15 @@ from nbgrader.converters.base import NbGraderException  # noqa: E402
 from nbgrader.coursedir import CourseDirectory  # noqa: E402
 from nbgrader.preprocessors import Execute  # noqa: E402
 from traitlets.config import Config  # noqa: E402
-from traitlets.config.loader import PyFileConfigLoader  # noqa: E402
+
+# `python -I` leaves the script's folder off sys.path; the helpers live beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import frames  # noqa: E402
+import outputs  # noqa: E402
 
 INCIDENTS = []  # (notebook, message) pairs, filled by GuardedExecute
+MAX_NOTEBOOK_BYTES = 64 << 20  # an autograded notebook larger than this is not read back
+PR_SET_DUMPABLE = 4
 
 
 def error_output(ename, evalue):
@@ -82,11 +98,10 @@ class GuardedExecute(Execute):
         return cell, resources
 
 
-def load_config(spec):
-    course_dir = Path(spec["course_dir"])
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+def load_config(spec, course_dir):
+    config = Config(spec["config"])
     config.merge(Config({
-        # The hidden checks must reach the autograded folder, unlike the student release.
+        # The stand-in hidden_checks.py must reach the autograded folder, unlike the student release.
         "CourseDirectory": {"root": str(course_dir), "ignore": [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*"]},
         "Execute": {"timeout": int(spec["cell_timeout"])},
     }))
@@ -111,13 +126,28 @@ class Remember(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def grade(spec):
-    config = load_config(spec)
-    results = {}
+def read_regular(path, limit):
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes (no link, pipe or device)."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            return stream.read(limit + 1)[:limit]
+    finally:
+        os.close(handle)
+
+
+def grade(spec, course_dir, channel):
+    config = load_config(spec, course_dir)
     for notebook in spec["notebooks"]:
-        submitted = Path(spec["course_dir"], "submitted", spec["student"], spec["assignment"], f"{notebook}.ipynb")
+        submitted = course_dir / "submitted" / spec["student"] / spec["assignment"] / f"{notebook}.ipynb"
         if not submitted.is_file():
-            results[notebook] = {"status": "missing", "reason": f"{notebook}.ipynb was not submitted"}
+            send(channel, notebook, {"status": "missing", "reason": f"{notebook}.ipynb was not submitted"})
             continue
         coursedir = CourseDirectory(config=config)
         coursedir.assignment_id = spec["assignment"]
@@ -130,28 +160,56 @@ def grade(spec):
         try:
             converter.start()
             status, reason = "graded", None
-        except (NbGraderException, Exception) as error:  # one notebook's failure must not stop the others
+        except Exception as error:  # one notebook's failure must not stop the others
             status = "failed"
             detail = [m for m in remember.messages if "Please see" not in m and m.strip()]
             reason = (detail[-1] if detail else str(error)).strip().splitlines()
             reason = reason[-1][:500] if reason else type(error).__name__
         finally:
             converter.log.removeHandler(remember)
-        results[notebook] = {
+        result = {
             "status": status,
             "reason": reason,
             "incidents": [message for name, message in INCIDENTS if name == notebook],
             "seconds": round(time.time() - started, 2),
         }
-        Path(spec["result_path"]).write_text(json.dumps(results, indent=1), encoding="utf-8")
-    Path(spec["result_path"]).write_text(json.dumps(results, indent=1), encoding="utf-8")
+        graded = course_dir / "autograded" / spec["student"] / spec["assignment"] / f"{notebook}.ipynb"
+        data = read_regular(graded, MAX_NOTEBOOK_BYTES) if status == "graded" else None
+        if status == "graded" and data is None:
+            result.update(status="failed", reason="the autograded notebook could not be read back")
+        if data is not None:
+            try:
+                data = json.dumps(outputs.cap_notebook(json.loads(data)), ensure_ascii=False).encode("utf-8")
+            except ValueError:
+                result.update(status="failed", reason="the autograded notebook is not JSON")
+                data = None
+        send(channel, notebook, result, data)
+
+
+def send(channel, notebook, result, data=None):
+    arrays = {"ipynb": bytearray_view(data)} if data is not None else {}
+    channel.write(frames.encode(dict(result, notebook=notebook), arrays))
+    channel.flush()
+
+
+def bytearray_view(data):
+    return np.frombuffer(data, dtype=np.uint8)
 
 
 def main():
+    # Keep the kernels (same user, same sandbox) from reading this process's memory or its channel.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # prints and the kernels' own output go to the log, never into the channel
+    sys.stdout = sys.stderr
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    with open(sys.argv[1], encoding="utf-8") as handle:
+    source = Path(sys.argv[1])
+    with open(source / "spec.json", encoding="utf-8") as handle:
         spec = json.load(handle)
-    grade(spec)
+    course_dir = Path(os.environ.get("TMPDIR", "/tmp")) / "course"
+    shutil.copytree(source / "course", course_dir)
+    os.chdir(course_dir)
+    grade(spec, course_dir, channel)
 
 
 if __name__ == "__main__":

@@ -1,27 +1,32 @@
-"""Run the student's functions on the hidden inputs and save what they return; nothing is compared here.
+"""Call the student's functions on inputs the grader sends, one case at a time, and send back the outputs.
 
-Usage (inside the jail, by :mod:`solutions.instructor.verdict`)::
+Usage (inside the sandbox, by :mod:`solutions.instructor.verdict`)::
 
-    python -I run_hidden.py SPEC.json
+    python -I run_hidden.py BUNDLE
 
-The spec names ``bundle`` (a folder holding the trusted ``cs231n`` package with the student's four
-modules, and ``hidden_checks.py``), ``cases_dir`` (``NAME.npz`` inputs and ``NAME.json`` with the Python
-type of each scalar), ``out_dir`` and ``names``. For each name, in order, this writes
-``out_dir/NAME.started``, then either ``NAME.npz`` (the outputs of every case, keys ``"<case>:<key>"``)
-or ``NAME.error`` (one line), then ``NAME.done``. After importing the student's package it writes
-``imported``. The grader compares the saved arrays with the reference in its own process, which this
-process (and the student code in it) never touches; the reference is not on this machine's visible
-file system at all.
+``BUNDLE`` holds the trusted ``cs231n`` package with the student's four modules and ``graded_calls.py``
+(how each graded function is called). Nothing else of the hidden checks is here: no expected value, no
+reference, no case the grader has not sent yet. The conversation is frames (``frames.py``) on stdin and
+stdout:
+
+- after importing the package this sends ``{"imported": true}``, or ``{"import_error": "..."}`` and stops;
+- each request ``{"name": NAME, "scalars": {...}}`` with the case's arrays gets ``{"ok": true}`` with the
+  outputs, or ``{"error": "Name: message"}``;
+- end of input ends the process.
+
+The grader trusts none of it: it checks every reply's names, dtypes and sizes before reading it and
+compares the outputs in its own process. The student's prints go to stderr, which is the run's log.
 """
 
 import importlib
-import json
 import os
 import sys
 
 import numpy as np
 
-SCALARS = {"float": float, "int": int, "bool": bool}
+# `python -I` leaves the script's folder off sys.path; the frame format lives beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import frames  # noqa: E402
 
 
 class Modules(dict):
@@ -34,66 +39,61 @@ class Modules(dict):
             raise AttributeError(name) from None
 
 
-def load_cases(cases_dir, name):
-    with open(os.path.join(cases_dir, f"{name}.json"), encoding="utf-8") as handle:
-        kinds = json.load(handle)
-    with np.load(os.path.join(cases_dir, f"{name}.npz"), allow_pickle=False) as stored:
-        arrays = {key: stored[key] for key in stored.files}
-    cases = []
-    for index, case_kinds in enumerate(kinds):
-        case = {}
-        for key, kind in case_kinds.items():
-            value = arrays[f"{index}:{key}"]
-            case[key] = SCALARS[kind](value.item()) if kind in SCALARS else value
-        cases.append(case)
-    return cases
+def one_line(error):
+    """``Name: message`` on one line (no traceback: it would show the calling code)."""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}"[:300] if message else type(error).__name__
 
 
-def student_modules(package):
+def student_modules(package, names):
     modules = Modules()
-    for name in ("k_nearest_neighbor", "linear_svm", "softmax", "linear_classifier"):
+    for name in names:
         modules[name] = importlib.import_module(f"{package.__name__}.{name}")
     for name in getattr(package, "__all__", []):
         modules[name] = getattr(package, name)
     return modules
 
 
-def touch(path, text=""):
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def one_line(error):
-    """``Name: message`` on one line (no traceback: it would show the checking code)."""
-    message = " ".join(str(error).split())
-    return f"{type(error).__name__}: {message}"[:300] if message else type(error).__name__
+def numeric(value):
+    array = np.asarray(value)
+    if array.dtype.kind not in frames.ALLOWED_KINDS or array.dtype.itemsize > 8:
+        raise TypeError(f"returned {array.dtype} where numbers were expected")
+    return array
 
 
 def main():
-    with open(sys.argv[1], encoding="utf-8") as handle:
-        spec = json.load(handle)
-    out_dir = spec["out_dir"]
-    sys.path.insert(0, spec["bundle"])
+    bundle = sys.argv[1]
+    # The channel to the grader is a private copy of stdout; fd 1 becomes stderr, so that prints (and
+    # anything a child process writes) land in the log instead of the channel.
+    channel = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    requests = os.fdopen(os.dup(0), "rb", buffering=0)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    sys.path.insert(0, bundle)
     try:
-        import hidden_checks
+        import graded_calls
 
         package = importlib.import_module("cs231n.classifiers")
-        modules = student_modules(package)
-    except BaseException as error:  # the student's modules do not import: every check fails alike
-        touch(os.path.join(out_dir, "import.error"), one_line(error))
+        modules = student_modules(package, ("k_nearest_neighbor", "linear_svm", "softmax", "linear_classifier"))
+    except BaseException as error:  # the package does not import: every check fails alike
+        channel.write(frames.encode({"import_error": one_line(error)}))
         return
-    touch(os.path.join(out_dir, "imported"))
-    for name in spec["names"]:
-        touch(os.path.join(out_dir, f"{name}.started"))
+    channel.write(frames.encode({"imported": True}))
+    while True:
+        request = frames.read_frame(requests)
+        if request is None:
+            return
+        header, arrays = request
+        case = dict(header.get("scalars", {}))
+        case.update({key: value.copy() for key, value in arrays.items()})
         try:
-            outputs = {}
-            for index, case in enumerate(load_cases(spec["cases_dir"], name)):
-                for key, value in hidden_checks.run(name, modules, case).items():
-                    outputs[f"{index}:{key}"] = np.asarray(value)
-            np.savez(os.path.join(out_dir, f"{name}.npz"), **outputs)
-        except BaseException as error:  # a failing student function fails this name only
-            touch(os.path.join(out_dir, f"{name}.error"), one_line(error))
-        touch(os.path.join(out_dir, f"{name}.done"))
+            outputs = graded_calls.run(header["name"], modules, case)
+            reply = frames.encode({"ok": True}, {key: numeric(value) for key, value in outputs.items()})
+        except BaseException as error:  # a failing student function fails this case only
+            reply = frames.encode({"error": one_line(error)})
+        channel.write(reply)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ The module is split so that a trusted process can use every part that does not r
 - :data:`NAMES` the graded functions;
 - :func:`cases` the hidden inputs of one function: plain arrays and Python scalars, seeded, including
   edge cases (reg = 0, a single example, tied scores, scores around 1e4, integer pixels);
-- :func:`run` calls one implementation (the student's modules or :func:`reference`) on one case and returns
-  plain arrays;
+- :func:`run` (from ``graded_calls.py`` beside this file, the only part the grader's sandbox gets) calls one
+  implementation (the student's modules or :func:`reference`) on one case and returns plain arrays;
+- :data:`TIMED` and :func:`timing_case`: the vectorized functions, timed against the reference on large
+  inputs so that one that loops earns none of its points;
 - :func:`compare` judges one output against the reference's, with messages that never show reference values;
 - :func:`check` all of the above inside the notebook kernel, raising ``AssertionError`` on a mismatch.
 
@@ -29,18 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-NAMES = [
-    "compute_distances_two_loops",
-    "compute_distances_one_loop",
-    "compute_distances_no_loops",
-    "predict_labels",
-    "svm_loss_naive",
-    "svm_loss_vectorized",
-    "linear_classifier_train",
-    "linear_classifier_predict",
-    "softmax_loss_naive",
-    "softmax_loss_vectorized",
-]
+# The calling convention is shared with the grader's sandbox; it lives beside this file.
+_calls_spec = importlib.util.spec_from_file_location(
+    "_cs231n_graded_calls", Path(__file__).resolve().with_name("graded_calls.py"))
+_graded_calls = importlib.util.module_from_spec(_calls_spec)
+_calls_spec.loader.exec_module(_graded_calls)
+run = _graded_calls.run
+
+NAMES = _graded_calls.NAMES
 MODULES = ("k_nearest_neighbor", "linear_svm", "softmax", "linear_classifier")
 REFERENCE_PACKAGE = "_cs231n_hidden_reference"
 # Relative tolerance of floating-point outputs, against the largest magnitude of the expected array: loose
@@ -261,61 +259,35 @@ def cases(name: str) -> list[dict]:
     return _CASE_BUILDERS[name](_rng(name))
 
 
-# ------------------------------------------------------------------------------------------------- run
+# ---------------------------------------------------------------------------------------------- timing
 
-def _trained_knn(modules, X_train, y_train):
-    knn = modules["k_nearest_neighbor"].KNearestNeighbor()
-    knn.train(X_train, y_train)
-    return knn
+# A vectorized function is also timed against the reference (ratio of wall times measured side by side, by
+# the grader, from outside the student's process). The inputs have many examples and few features, so a
+# Python loop over the examples costs far more than the arithmetic: such a loop is at least 20x slower than
+# the reference (`make bench` prints the measured ratios), and SLOWDOWN_LIMIT leaves honest, slightly slower
+# vectorized code a wide margin.
+TIMED = ("compute_distances_no_loops", "svm_loss_vectorized", "softmax_loss_vectorized")
+SLOWDOWN_LIMIT = 5.0
+TIMING_REPEATS = 3  # different inputs each time, so a cache of earlier answers does not help
+TIMING_NOTE = {
+    "compute_distances_no_loops": "20,000 test examples against 8 training examples of 4 features",
+    "svm_loss_vectorized": "20,000 examples of 8 features and 10 classes",
+    "softmax_loss_vectorized": "20,000 examples of 8 features and 10 classes",
+}
 
 
-def run(name: str, modules, case: dict) -> dict[str, np.ndarray]:
-    """Call one implementation of ``name`` on one hidden case.
-
-    Parameters
-    ----------
-    name : str
-        One of :data:`NAMES`.
-    modules : mapping
-        Module name (``k_nearest_neighbor``, ``linear_svm``, ``softmax``, ``linear_classifier``) to module:
-        the student's package, or :func:`reference`.
-    case : dict
-        One element of ``cases(name)``.
-
-    Returns
-    -------
-    dict of str to ndarray
-        ``dists`` (num_test, num_train) float64; ``labels`` int64; ``loss`` () and ``dW`` (D, C) float64;
-        for training ``loss_history`` and ``W``, or ``loss_decreased`` (1.0 or 0.0) on data whose batches differ.
-    """
-    _check_name(name)
-    if name.startswith("compute_distances"):
-        knn = _trained_knn(modules, case["X_train"], case["y_train"])
-        return {"dists": np.asarray(getattr(knn, name)(case["X_test"]), dtype=np.float64)}
-    if name == "predict_labels":
-        num_train = case["y_train"].shape[0]
-        knn = _trained_knn(modules, np.zeros((num_train, 1)), case["y_train"])  # only the labels matter
-        return {"labels": np.asarray(knn.predict_labels(case["dists"], k=case["k"])).astype(np.int64)}
-    if name.endswith(("loss_naive", "loss_vectorized")):
-        module = modules["linear_svm"] if name.startswith("svm") else modules["softmax"]
-        loss, dW = getattr(module, name)(case["W"].copy(), case["X"].copy(), case["y"].copy(), case["reg"])
-        return {"loss": np.asarray(float(loss)), "dW": np.asarray(dW, dtype=np.float64)}
-    classifiers = modules["linear_classifier"]
-    if name == "linear_classifier_train":
-        model = (classifiers.LinearSVM, classifiers.Softmax)[case["model"]]()
-        history = model.train(
-            case["X"], case["y"], learning_rate=case["learning_rate"], reg=case["reg"],
-            num_iters=case["num_iters"], batch_size=case["batch_size"], seed=case["seed"],
-        )
-        history = np.asarray(history, dtype=np.float64)
-        if np.unique(case["X"], axis=0).shape[0] == 1:
-            return {"loss_history": history, "W": np.asarray(model.W, dtype=np.float64)}
-        # Different rows: which rows are sampled is the student's choice, so only the trend is compared.
-        start, end = history[:10].mean(), history[-10:].mean()
-        return {"loss_decreased": np.asarray(float(end < 0.5 * start)), "loss_history_length": np.asarray(history.size)}
-    model = classifiers.LinearSVM()
-    model.W = case["W"].copy()
-    return {"labels": np.asarray(model.predict(case["X"].copy())).astype(np.int64)}
+def timing_case(name: str, repeat: int) -> dict:
+    """A large seeded input of the vectorized function ``name`` (one of :data:`TIMED`) for timing run ``repeat``."""
+    if name not in TIMED:
+        raise KeyError(f"{name!r} is not timed; timed functions: {', '.join(TIMED)}")
+    rng = np.random.default_rng([231, 1000 + NAMES.index(name), repeat])
+    if name == "compute_distances_no_loops":
+        return {"X_train": rng.standard_normal((8, 4)), "y_train": np.arange(8, dtype=np.int64) % 4,
+                "X_test": rng.standard_normal((20000, 4))}
+    num_examples, num_features, num_classes = 20000, 8, 10
+    return {"W": 0.1 * rng.standard_normal((num_features, num_classes)),
+            "X": rng.standard_normal((num_examples, num_features)),
+            "y": rng.integers(0, num_classes, num_examples), "reg": 0.1}
 
 
 # --------------------------------------------------------------------------------------------- compare
