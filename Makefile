@@ -37,9 +37,14 @@ browser:
 	      || echo "chromium could not be installed: the browser tests will skip"; \
 	  else echo "chromium is absent and cannot be installed here: the browser tests will skip"; fi; }
 
+# `make release FORCE=1` (or `make stubs FORCE=1`) overwrites generated files edited by hand; without it
+# the build refuses and names them (RELEASE.sha256 records what it last wrote).
+FORCE ?=
+FORCE_FLAG := $(if $(filter-out 0,$(FORCE)),--force)
+
 # Regenerate the student stubs cs231n/classifiers/*.py from solutions/cs231n/classifiers/*.py.
 stubs: venv
-	$(PY) -m solutions.instructor.build_stubs
+	$(PY) -m solutions.instructor.build_stubs $(FORCE_FLAG)
 
 # Regenerate the nbgrader source notebooks from their cell files solutions/source/*_notebook.py.
 notebooks: venv
@@ -47,7 +52,7 @@ notebooks: venv
 
 # Build the whole student release (stubs and notebooks) and the student archive.
 release: venv
-	$(PY) -m solutions.instructor.release
+	$(PY) -m solutions.instructor.release $(FORCE_FLAG)
 
 # Fetch CIFAR-10 into datasets/cifar-10-batches-py (CIFAR10_URL and CIFAR10_MD5/CIFAR10_SHA256 select a mirror).
 data:

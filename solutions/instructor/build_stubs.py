@@ -4,6 +4,10 @@ Usage::
 
     python -m solutions.instructor.build_stubs          # write the stubs (what `make stubs` runs)
     python -m solutions.instructor.build_stubs --check  # exit 1 and list the stale stubs, write nothing
+    python -m solutions.instructor.build_stubs --force  # also overwrite stubs edited by hand (make stubs FORCE=1)
+
+A stub edited since the build last wrote it (see :mod:`solutions.instructor.release_record`) is never
+overwritten without ``--force``: the build then writes nothing and names the edited files.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path, PurePosixPath
 
+from .release_record import LocalEdits, write_generated
 from .stubs import make_stub
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,24 +44,29 @@ def stale_stubs(repo_root: Path = REPO_ROOT) -> list[Path]:
     ]
 
 
-def build_stubs(check: bool = False, repo_root: Path = REPO_ROOT) -> list[Path]:
-    """Write the stubs, or with ``check=True`` only report them; returns the stale (or rewritten) paths."""
-    stale = stale_stubs(repo_root)
-    if not check:
-        expected = expected_stubs(repo_root)
-        for path in stale:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(expected[path], encoding="utf-8")
-    return stale
+def build_stubs(check: bool = False, repo_root: Path = REPO_ROOT, force: bool = False) -> list[Path]:
+    """Write the stubs, or with ``check=True`` only report them; returns the stale (or rewritten) paths.
+
+    Raises :class:`~solutions.instructor.release_record.LocalEdits`, writing nothing, when a stub to rewrite
+    was edited by hand and ``force`` is False.
+    """
+    if check:
+        return stale_stubs(repo_root)
+    return write_generated(expected_stubs(repo_root), repo_root, force=force, target="stubs", module="build_stubs")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale stubs; exit 1 if any")
+    parser.add_argument("--force", action="store_true", help="overwrite stubs edited by hand")
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="bundle root (default: this repository)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    changed = build_stubs(check=args.check, repo_root=root)
+    try:
+        changed = build_stubs(check=args.check, repo_root=root, force=args.force)
+    except LocalEdits as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
     for path in changed:
         relative = path.relative_to(root)
         print(f"{'stale' if args.check else 'wrote'}: {relative}")

@@ -4,6 +4,7 @@ Usage::
 
     python -m solutions.instructor.release            # what `make release` runs
     python -m solutions.instructor.release --check    # exit 1 if a stub or notebook is stale; write nothing
+    python -m solutions.instructor.release --force    # also overwrite hand edits (make release FORCE=1)
 
 Steps:
 
@@ -11,7 +12,10 @@ Steps:
 2. ``assignment1/*.ipynb`` by ``nbgrader generate_assignment`` run in a scratch copy of the course (so the
    instructor's gradebook is untouched). Only the notebooks are taken from nbgrader's output: nbgrader
    copies the source folder's other files verbatim, and those are instructor files.
-3. ``dist/cs231n-assignment1.zip``: the bundle without ``solutions/`` (and without the maintainers'
+3. Both are written only if no generated file was edited by hand since the last release wrote it, and
+   their checksums go to ``RELEASE.sha256`` (:mod:`solutions.instructor.release_record`); otherwise
+   nothing is written and the edited files are named.
+4. ``dist/cs231n-assignment1.zip``: the bundle without ``solutions/`` (and without the maintainers'
    ``tests/`` and ``.ci/``), checked by :mod:`solutions.instructor.leaks` before it is kept.
 """
 
@@ -27,9 +31,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from cs231n.submission import RELEASE_RECORD
+
 from . import leaks
-from .build_stubs import build_stubs
+from .build_stubs import expected_stubs
 from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS, REPO_ROOT, run_nbgrader, source_dir
+from .release_record import LocalEdits, stale_record, write_generated
 
 ARCHIVE_NAME = "cs231n-assignment1"
 GENERATED_KEY = "cs231n_generated"
@@ -94,19 +101,17 @@ def generate_notebooks(course_dir: Path = COURSE_DIR) -> dict[str, str]:
         }
 
 
-def write_notebooks(repo_root: Path = REPO_ROOT, course_dir: Path = COURSE_DIR, check: bool = False) -> list[Path]:
-    """Write ``assignment1/*.ipynb`` (or with ``check=True`` only compare); return the stale paths."""
-    stale = []
-    target_dir = repo_root / ASSIGNMENT
+def planned_files(repo_root: Path = REPO_ROOT, course_dir: Path = COURSE_DIR) -> dict[Path, str]:
+    """Every file the release generates (the stubs, then the notebooks) and the text it must have."""
+    planned = dict(expected_stubs(repo_root))
     for name, text in generate_notebooks(course_dir).items():
-        path = target_dir / f"{name}.ipynb"
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            continue
-        stale.append(path)
-        if not check:
-            target_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    return stale
+        planned[repo_root / ASSIGNMENT / f"{name}.ipynb"] = text
+    return planned
+
+
+def stale_files(planned: dict[Path, str]) -> list[Path]:
+    """The files of ``planned`` that are missing or differ from their text."""
+    return [path for path, text in planned.items() if not path.is_file() or path.read_text(encoding="utf-8") != text]
 
 
 def _listed_files(repo_root: Path) -> list[Path]:
@@ -159,27 +164,38 @@ def build_archive(out_path: Path, repo_root: Path = REPO_ROOT) -> Path:
     return out_path
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, repo_root: Path = REPO_ROOT, course_dir: Path = COURSE_DIR) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale stubs and notebooks; exit 1 if any")
-    parser.add_argument("--archive", type=Path, default=REPO_ROOT / "dist" / f"{ARCHIVE_NAME}.zip",
-                        help="where to write the student archive (default: dist/%(default)s)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite generated files edited by hand (make release FORCE=1)")
+    parser.add_argument("--archive", type=Path, default=repo_root / "dist" / f"{ARCHIVE_NAME}.zip",
+                        help="where to write the student archive (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    stale_stubs = build_stubs(check=args.check)
-    stale_notebooks = write_notebooks(check=args.check)
-    verb = "stale" if args.check else "wrote"
-    for path in stale_stubs + stale_notebooks:
-        print(f"{verb}: {path.relative_to(REPO_ROOT)}")
+    planned = planned_files(repo_root, course_dir)
     if args.check:
-        if stale_stubs or stale_notebooks:
+        stale = stale_files(planned)
+        for path in stale:
+            print(f"stale: {path.relative_to(repo_root)}")
+        if stale_record(planned, repo_root):
+            stale.append(repo_root / RELEASE_RECORD)
+            print(f"stale: {RELEASE_RECORD}")
+        if stale:
             print("Run `make release` to rebuild the student release.", file=sys.stderr)
             return 1
         print("the release is up to date")
         return 0
+    try:
+        written = write_generated(planned, repo_root, force=args.force, complete=True)
+    except LocalEdits as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote: {path.relative_to(repo_root)}")
 
-    archive = build_archive(args.archive)
-    findings = leaks.scan_archive(archive)
+    archive = build_archive(args.archive, repo_root)
+    findings = leaks.scan_archive(archive, course_dir, repo_root)
     if findings:
         archive.unlink()
         print("The student archive would leak instructor material; it was deleted:", file=sys.stderr)

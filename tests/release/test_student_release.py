@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -109,11 +110,16 @@ def test_the_leak_scan_finds_each_kind_of_planted_leak(archive, tmp_path):
     assert "solutions/cs231n/classifiers/softmax.py: instructor file" in findings
 
 
-def test_release_check_mode_reports_a_stale_notebook_without_writing(tmp_path, generated, monkeypatch):
+def test_release_check_mode_reports_a_stale_notebook_without_writing(tmp_path, generated, monkeypatch, capsys):
+    for folder in ("solutions/cs231n", "cs231n"):
+        shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "assignment1").mkdir()
     (tmp_path / "assignment1" / "knn.ipynb").write_text("stale")
     monkeypatch.setattr(release, "generate_notebooks", lambda course_dir=None: generated)
-    stale = release.write_notebooks(repo_root=tmp_path, check=True)
-    assert sorted(p.name for p in stale) == sorted(f"{n}.ipynb" for n in NOTEBOOKS)
+
+    assert release.main(["--check"], repo_root=tmp_path) == 1
+
+    out = capsys.readouterr().out
+    assert all(f"stale: assignment1/{name}.ipynb" in out for name in NOTEBOOKS)
     assert (tmp_path / "assignment1" / "knn.ipynb").read_text() == "stale"
     assert not (tmp_path / "assignment1" / "svm.ipynb").exists()

@@ -106,12 +106,16 @@ def test_copying_the_reference_over_the_stubs_gives_a_working_package(tmp_path):
 def test_build_rewrites_a_stale_stub_and_check_mode_only_reports(tmp_path):
     shutil.copytree(REPO / "solutions" / "cs231n", tmp_path / "solutions" / "cs231n")
     shutil.copytree(REPO / "cs231n", tmp_path / "cs231n", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(REPO / "RELEASE.sha256", tmp_path / "RELEASE.sha256")  # the stubs as the build wrote them
+    reference = tmp_path / REFERENCE_DIR / "softmax.py"
+    reference.write_text(reference.read_text() + "\n# A note added to the reference.\n")
     target = tmp_path / STUDENT_DIR / "softmax.py"
-    target.write_text("edited\n")
+    released = target.read_text()
     assert build_stubs(check=True, repo_root=tmp_path) == [target]
-    assert target.read_text() == "edited\n"
+    assert target.read_text() == released
     assert build_stubs(repo_root=tmp_path) == [target]
     assert build_stubs(check=True, repo_root=tmp_path) == []
+    assert target.read_text().endswith("# A note added to the reference.\n")
     ast.parse(target.read_text())
 
 
