@@ -269,8 +269,10 @@ def _own_process_count() -> int:
 
 def _bwrap_argv(argv, binds, sources, env, limits, uid, cwd) -> list[str]:
     """bubblewrap's command line: the whole view of the sandbox, built from nothing."""
-    args = [bubblewrap() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "grading",
-            "--clearenv"]
+    # --disable-userns: no nested user namespace, where student code would be "root" again (of nothing, but
+    # with much more of the kernel within reach).
+    args = [bubblewrap() or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+            "--new-session", "--hostname", "grading", "--clearenv"]
     if uid is not None:
         args += ["--uid", str(uid), "--gid", str(uid)]
     for key, value in env.items():
