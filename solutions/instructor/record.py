@@ -151,6 +151,10 @@ def score_notebook(path: Path | None, cells: list[GradedCell], verdicts: dict[st
             answered = any(compute_checksum(view) != graded.checksum for view in views)
             scores.append(CellScore(graded, None if answered else 0.0, None if answered else "no response"))
             continue
+        if graded.name.startswith("hidden_") and graded.function:
+            # Its code never ran in the sandbox (a stand-in did): the trusted verdict alone scores it.
+            scores.append(CellScore(graded, 0.0))
+            continue
         if graded.locked and any(compute_checksum(view) != graded.checksum for view in views):
             scores.append(CellScore(graded, 0.0, f"{graded.name}: the test code differs from the course's"))
             continue
@@ -176,10 +180,7 @@ def _apply_verdicts(scores: list[CellScore], verdicts: dict[str, Check]) -> list
             continue
         check = verdict(function)
         if score.cell.name.startswith("hidden_"):
-            if score.note and score.auto_score == 0 and "test code differs" in score.note:
-                capped.append(score)
-            else:
-                capped.append(CellScore(score.cell, score.cell.max_score if check.passed else 0.0, score.note))
+            capped.append(CellScore(score.cell, score.cell.max_score if check.passed else 0.0, score.note))
         elif not check.passed and score.auto_score > 0:
             note = f"{score.cell.name}: capped to 0 by the trusted check ({check.message})"
             capped.append(CellScore(score.cell, 0.0, note))

@@ -2,9 +2,9 @@
 
 A *template course* is built once per run (``nbgrader generate_assignment`` on the source notebooks). Each
 submission's sandbox gets a read-only input made from it, holding only what grading needs and nothing
-secret: the gradebook's cell definitions (nbgrader stores test cells, never solutions), the trusted
-``cs231n`` package, a stand-in ``hidden_checks.py`` (the real checks run outside, in :mod:`.verdict`), the
-instructor's nbgrader configuration as plain data, and this one submission. nbgrader restores edited or
+secret: the gradebook's cell definitions (nbgrader stores test cells, never solutions; the hidden cells'
+code is replaced by a line saying that the grader runs them, in :mod:`.verdict`), the trusted ``cs231n``
+package, the instructor's nbgrader configuration as plain data, and this one submission. nbgrader restores edited or
 deleted test cells from the gradebook, copies the trusted package over whatever the student sent, and keeps
 the student's modules (``Autograde.exclude_overwriting``). Everything is written in the sandbox's private
 ``/tmp``; each graded notebook comes back as a frame on the sandbox's stdout, checked and capped here,
@@ -204,9 +204,9 @@ def prepare_input(settings: Settings, template: Path, student: str, submitted: P
     course = folder / "course"
     (course / "source").mkdir(parents=True)
     shutil.copy2(template / "gradebook.db", course / "gradebook.db")
+    without_hidden_tests(course / "gradebook.db")
     trusted = template / "source" / ASSIGNMENT
     shutil.copytree(trusted / "cs231n", course / "source" / ASSIGNMENT / "cs231n")
-    shutil.copy2(RUNTIME / "hidden_checks_standin.py", course / "source" / ASSIGNMENT / HIDDEN_CHECKS)
     shutil.copytree(submitted, course / "submitted" / student / ASSIGNMENT)
     for script in ("grade_notebooks.py", "frames.py", "outputs.py"):
         shutil.copy2(RUNTIME / script, folder / script)
@@ -221,6 +221,33 @@ def prepare_input(settings: Settings, template: Path, student: str, submitted: P
     (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     make_readable(folder)
     return folder
+
+
+HIDDEN_CELL_STAND_IN = 'print("hidden tests: run by the grader outside this notebook; the result is in your feedback")'
+
+
+def without_hidden_tests(gradebook: Path) -> None:
+    """Replace the code of every ``hidden_*`` cell in a gradebook copy by a line that only says so.
+
+    nbgrader restores a hidden cell from the gradebook before running it, and the gradebook keeps the
+    hidden-test code. In the sandbox that code must neither run (the verdict is the grader's) nor be there
+    to read, so the sandbox's copy of the gradebook holds the stand-in instead, with the checksum nbgrader
+    checks when it restores a cell.
+    """
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import compute_checksum
+
+    with Gradebook(f"sqlite:///{gradebook}") as book:
+        for notebook in book.find_assignment(ASSIGNMENT).notebooks:
+            points = {cell.name: cell.max_score for cell in notebook.grade_cells}
+            for source in notebook.source_cells:
+                if not source.name.startswith("hidden_"):
+                    continue
+                cell = nbformat.v4.new_code_cell(HIDDEN_CELL_STAND_IN, metadata={"nbgrader": {
+                    "grade": True, "solution": False, "locked": True, "grade_id": source.name,
+                    "points": points.get(source.name, 0), "schema_version": 3}})
+                source.source, source.checksum = HIDDEN_CELL_STAND_IN, compute_checksum(cell)
+        book.db.commit()
 
 
 def run_worker(settings: Settings, template: Path, student: str, submitted: Path, scratch: Path, slot: int) -> WorkerResult:

@@ -5,8 +5,8 @@ Usage (inside the sandbox, by :mod:`solutions.instructor.worker`)::
     python -I grade_notebooks.py INPUT
 
 ``INPUT`` (read-only) holds ``spec.json`` and ``course/``: a scratch course with the gradebook's cell
-definitions (no solutions), the trusted ``cs231n`` package, a stand-in ``hidden_checks.py`` (the real hidden
-checks run outside the sandbox) and this one submission. The spec names ``student``, ``assignment``,
+definitions (no solutions, and hidden cells that only say the grader runs them outside the sandbox), the
+trusted ``cs231n`` package and this one submission. The spec names ``student``, ``assignment``,
 ``notebooks``, ``cell_timeout`` (seconds), ``deadline`` (epoch seconds: the submission's budget) and
 ``config`` (the instructor's nbgrader configuration as plain data). The course is copied into the private
 ``/tmp`` and graded there.
@@ -101,8 +101,7 @@ class GuardedExecute(Execute):
 def load_config(spec, course_dir):
     config = Config(spec["config"])
     config.merge(Config({
-        # The stand-in hidden_checks.py must reach the autograded folder, unlike the student release.
-        "CourseDirectory": {"root": str(course_dir), "ignore": [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*"]},
+        "CourseDirectory": {"root": str(course_dir)},
         "Execute": {"timeout": int(spec["cell_timeout"])},
     }))
     autograde_preprocessors = [
