@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from bundle import NOTEBOOKS, REPO_ROOT, kernel_env, make_bundle
 
