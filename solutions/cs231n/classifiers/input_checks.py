@@ -93,7 +93,10 @@ def check_loss_inputs(W, X, y, reg):
         X = X.astype(np.result_type(X.dtype, W.dtype))
         W = W.astype(X.dtype)
     if not np.all(np.isfinite(W)):
-        raise ValueError("W contains NaN or infinite values")
+        raise ValueError(
+            "W contains NaN or infinite values; if W comes from a training run that diverged, train a new "
+            "model with a smaller learning_rate or reg (LinearClassifier.train stops before this happens)"
+        )
     y = as_labels("y", y, X.shape[0], W.shape[1])
     return W, X, y, as_reg(reg)
 
@@ -115,9 +118,9 @@ def check_finite(name, array):
 def check_finite_scores(scores, X):
     """Raise ``ValueError`` naming ``X`` when the scores are not finite because X is not.
 
-    Checking the (N, C) scores costs far less than reading all of X; X itself is only read on the error path.
+    Checking the (N, C) scores costs far less than reading all of X; X itself is only read when a score is not
+    finite. Scores that overflow from finite X and W are not bad input but weights grown too large, as when
+    training diverges: the loss then comes out inf or nan, which ``LinearClassifier.train`` reports.
     """
-    if not np.all(np.isfinite(scores)):
-        if not np.all(np.isfinite(X)):
-            raise ValueError("X contains NaN or infinite values")
-        raise ValueError("the scores X @ W overflowed; scale X or W down")
+    if not np.all(np.isfinite(scores)) and not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinite values")

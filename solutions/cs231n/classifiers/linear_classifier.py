@@ -3,9 +3,15 @@
 A linear classifier scores an example x (a row of X, with a constant 1 appended for the bias) as
 ``x @ W``, one score per class, and predicts the class with the highest score. ``LinearSVM`` and
 ``Softmax`` differ only in the loss they minimize.
+
+A setting that makes training diverge (the weights grow until the loss overflows) is a result, not an
+error: ``train`` warns once, stops, and ends the loss history with the inf or nan; the model still
+predicts, poorly, so a hyperparameter search ranks that setting last and goes on.
 """
 
+import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -18,6 +24,43 @@ def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _warn_diverged(model, iteration, num_iters, learning_rate, reg, what, resumed):
+    """Warn (RuntimeWarning) that training diverged at ``iteration``, saying why it likely did and what to try.
+
+    Each step multiplies W by ``1 - 2 * learning_rate * reg`` (the regularization gradient) before the data
+    gradient moves it, so W grows without bound when ``learning_rate * reg > 1``, whatever the data.
+    """
+    name = f"{type(model).__name__}.train"
+    if iteration == 0 and resumed:
+        # Constant text: Python shows a repeated warning once per calling line, and a search that trains a
+        # diverged model again (e.g. a second phase at a smaller rate) needs to hear it only once.
+        warnings.warn(
+            f"{name}: the weights this call started from are inf or nan or give a loss that overflows (an "
+            "earlier call to train diverged); nothing was trained. Train a new model to try another setting.",
+            RuntimeWarning, stacklevel=3,
+        )
+        return
+    if iteration == 0:
+        advice = ("The initial weights already give it: check the loss function (e.g. softmax scores shifted by "
+                  "their maximum before exp) and the scale of X.")
+    elif learning_rate * reg > 1:
+        advice = (f"learning_rate * reg = {learning_rate * reg:.3g} is above 1, so every step multiplies W by "
+                  f"1 - 2 * learning_rate * reg = {1 - 2 * learning_rate * reg:.3g} and W grows without bound: "
+                  f"use learning_rate * reg < 0.5 (learning_rate < {0.5 / reg:.2g} for reg={reg:g}).")
+    else:
+        advice = "The steps are too large for this data: try a learning_rate 10 times smaller."
+    warnings.warn(
+        f"{name} diverged at iteration {iteration} / {num_iters} (learning_rate={learning_rate:g}, reg={reg:g}): "
+        f"{what}. Training stopped there and the model predicts poorly. {advice}",
+        RuntimeWarning, stacklevel=3,
+    )
+
+
+def _non_finite_loss(W):
+    """The loss recorded for weights that are not finite: nan if W holds a NaN, else inf."""
+    return math.nan if np.isnan(W).any() else math.inf
 
 
 class LinearClassifier:
@@ -58,7 +101,9 @@ class LinearClassifier:
         Returns
         -------
         loss_history : list of float, length num_iters
-            The minibatch loss before each update.
+            The minibatch loss before each update. When training diverges (the loss or the weights stop
+            being finite), a ``RuntimeWarning`` says where and what to try, training stops, and the history
+            is shorter: it ends with the first inf or nan. The weights are left as they were then.
         """
         X = as_float_matrix("X", X)
         num_train, dim = X.shape
@@ -74,6 +119,7 @@ class LinearClassifier:
         rng = np.random.default_rng(seed)
 
         num_classes = int(y.max()) + 1  # assume y takes values 0...C-1
+        resumed = self.W is not None  # train again: continue from the current weights
         if self.W is None:
             self.W = (0.001 * rng.standard_normal((dim, num_classes))).astype(X.dtype)  # (D, C)
         elif self.W.shape[0] != dim or self.W.shape[1] < num_classes:
@@ -83,26 +129,42 @@ class LinearClassifier:
             )
 
         loss_history = []
-        for it in range(num_iters):
-            # TODO: sample batch_size examples and their labels from the training data with replacement,
-            # using rng (e.g. rng.integers), into X_batch of shape (batch_size, D) and y_batch of shape
-            # (batch_size,).
-            ### BEGIN SOLUTION
-            indices = rng.integers(0, num_train, size=batch_size)
-            X_batch = X[indices]  # (batch_size, D)
-            y_batch = y[indices]
-            ### END SOLUTION
+        # Weights grown past the float range are how divergence shows. numpy's overflow warnings would
+        # repeat at every step and point inside the loss; the checks below report it once, then stop.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for it in range(num_iters):
+                # The loss functions reject such weights as bad input; checking W (D x C) costs little.
+                if not np.all(np.isfinite(self.W)):
+                    loss_history.append(_non_finite_loss(self.W))
+                    _warn_diverged(self, it, num_iters, learning_rate, reg, "the weights are inf or nan", resumed)
+                    break
 
-            loss, grad = self.loss(X_batch, y_batch, reg)
-            loss_history.append(loss)
+                # TODO: sample batch_size examples and their labels from the training data with replacement,
+                # using rng (e.g. rng.integers), into X_batch of shape (batch_size, D) and y_batch of shape
+                # (batch_size,).
+                ### BEGIN SOLUTION
+                indices = rng.integers(0, num_train, size=batch_size)
+                X_batch = X[indices]  # (batch_size, D)
+                y_batch = y[indices]
+                ### END SOLUTION
 
-            # TODO: update the weights with one gradient-descent step of size learning_rate.
-            ### BEGIN SOLUTION
-            self.W -= learning_rate * grad
-            ### END SOLUTION
+                loss, grad = self.loss(X_batch, y_batch, reg)
+                loss_history.append(loss)
+                if not math.isfinite(loss):
+                    _warn_diverged(self, it, num_iters, learning_rate, reg, f"the loss became {loss}", resumed)
+                    break
 
-            if verbose and it % 100 == 0:
-                print(f"iteration {it} / {num_iters}: loss {loss:f}")
+                # TODO: update the weights with one gradient-descent step of size learning_rate.
+                ### BEGIN SOLUTION
+                self.W -= learning_rate * grad
+                ### END SOLUTION
+
+                if verbose and it % 100 == 0:
+                    print(f"iteration {it} / {num_iters}: loss {loss:f}")
+            else:
+                if not np.all(np.isfinite(self.W)):  # the very last step diverged: no loss left to record it
+                    _warn_diverged(self, num_iters - 1, num_iters, learning_rate, reg,
+                                   "its update made the weights inf or nan", resumed=False)
 
         return loss_history
 
@@ -125,10 +187,12 @@ class LinearClassifier:
         if X.shape[1] != self.W.shape[0]:
             raise ValueError(f"X has {X.shape[1]} columns but the model expects {self.W.shape[0]} (D)")
 
-        # TODO: compute the scores of every example and store the index of the highest one in y_pred.
-        ### BEGIN SOLUTION
-        y_pred = np.argmax(X @ self.W, axis=1).astype(np.int64)  # (N,)
-        ### END SOLUTION
+        # The weights of a diverged training run can make scores overflow: they still give labels, poor ones.
+        with np.errstate(over="ignore", invalid="ignore"):
+            # TODO: compute the scores of every example and store the index of the highest one in y_pred.
+            ### BEGIN SOLUTION
+            y_pred = np.argmax(X @ self.W, axis=1).astype(np.int64)  # (N,)
+            ### END SOLUTION
         return y_pred
 
     def loss(self, X_batch, y_batch, reg):

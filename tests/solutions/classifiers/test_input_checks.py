@@ -1,9 +1,9 @@
-"""The shared input checks: a fast finiteness check that is still exact."""
+"""The shared input checks: a fast finiteness check that is still exact; overflow is not bad input."""
 
 import numpy as np
 import pytest
 
-from solutions.cs231n.classifiers.input_checks import check_finite
+from solutions.cs231n.classifiers.input_checks import check_finite, check_finite_scores
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -36,3 +36,14 @@ def test_finite_rows_whose_sums_overflow_are_accepted(dtype):
 def test_finite_data_of_any_shape_passes():
     for shape in [(0, 5), (5, 0), (1, 1), (300, 3073)]:
         check_finite("X", np.ones(shape, dtype=np.float32))
+
+
+def test_non_finite_scores_are_blamed_on_x_only_when_x_is_not_finite():
+    X = np.ones((3, 4))
+    X[2, 1] = np.nan
+    scores = np.array([[1.0, 2.0], [3.0, 4.0], [np.nan, np.nan]])  # (N, C)
+    with pytest.raises(ValueError, match="X contains NaN or infinite values"):
+        check_finite_scores(scores, X)
+    # The same scores from finite X are overflow (weights grown too large), which the loss reports as inf/nan.
+    assert check_finite_scores(scores, np.ones((3, 4))) is None
+    assert check_finite_scores(np.full((3, 2), np.inf), np.ones((3, 4))) is None

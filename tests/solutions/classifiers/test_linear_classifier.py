@@ -1,4 +1,7 @@
-"""The reference SGD training: it learns, it is seeded, it validates its arguments."""
+"""The reference SGD training: it learns, it is seeded, it validates its arguments, it survives divergence."""
+
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -91,3 +94,97 @@ def test_the_base_class_says_which_subclass_to_use():
     X, y = separable_problem()
     with pytest.raises(NotImplementedError, match="use LinearSVM or Softmax"):
         LinearClassifier().train(X, y, num_iters=1)
+
+
+def train_recording_warnings(classifier, X, y, **kwargs):
+    """``classifier.train(X, y, **kwargs)`` and every warning it issued (each one, not Python's first only)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = classifier.train(X, y, **kwargs)
+    return history, caught
+
+
+@pytest.mark.parametrize("model", [LinearSVM, Softmax])
+def test_weight_decay_above_one_step_warns_once_stops_and_records_inf(model):
+    X, y = separable_problem(num_examples=200)
+    X *= 100.0  # pixel-sized features, as in CS231n's grid at learning rate 4e-5, reg 5e4
+    classifier = model()
+    history, caught = train_recording_warnings(classifier, X, y, learning_rate=4e-5, reg=5e4, num_iters=1500,
+                                               batch_size=50, seed=0)
+    assert [type(w.message) for w in caught] == [RuntimeWarning]  # one warning, none of numpy's
+    message = str(caught[0].message)
+    assert re.search(rf"{model.__name__}\.train diverged at iteration {len(history) - 1} / 1500 "
+                     r"\(learning_rate=4e-05, reg=50000\): the loss became (inf|nan)", message), message
+    assert "learning_rate * reg = 2 is above 1" in message and "learning_rate < 1e-05 for reg=50000" in message
+    assert caught[0].filename == __file__  # attributed to the caller's line, not to the library
+    assert 1 < len(history) < 1500
+    assert np.all(np.isfinite(history[:-1])) and not np.isfinite(history[-1])
+    predicted = classifier.predict(X)
+    assert predicted.dtype == np.int64 and predicted.shape == y.shape
+    assert predicted.min() >= 0 and predicted.max() < 3
+
+
+@pytest.mark.parametrize("model", [LinearSVM, Softmax])
+def test_training_a_diverged_model_again_warns_and_leaves_it_instead_of_raising(model):
+    X, y = separable_problem(num_examples=200)
+    classifier = model()
+    _, caught = train_recording_warnings(classifier, X * 100, y, learning_rate=4e-5, reg=5e4, num_iters=1500, seed=0)
+    assert len(caught) == 1
+    weights = classifier.W.copy()
+    # The second phase of a search at a tenth of the rate, as the notebooks run it.
+    history, caught = train_recording_warnings(classifier, X * 100, y, learning_rate=4e-6, reg=5e4, num_iters=100,
+                                               seed=1)
+    assert len(history) == 1 and not np.isfinite(history[0])
+    assert [type(w.message) for w in caught] == [RuntimeWarning]
+    assert "the weights this call started from" in str(caught[0].message)
+    assert "an earlier call to train diverged" in str(caught[0].message)
+    np.testing.assert_array_equal(classifier.W, weights)
+
+
+def test_weights_that_overflow_in_one_step_stop_training_with_the_advice_for_large_steps():
+    X, y = separable_problem()
+    classifier = LinearSVM()
+    history, caught = train_recording_warnings(classifier, X, y, learning_rate=1e308, reg=0.0, num_iters=20, seed=0)
+    assert [type(w.message) for w in caught] == [RuntimeWarning]
+    message = str(caught[0].message)
+    assert "diverged at iteration 1 / 20" in message and "the weights are inf or nan" in message
+    assert "try a learning_rate 10 times smaller" in message
+    assert len(history) == 2 and np.isfinite(history[0]) and not np.isfinite(history[1])
+    assert classifier.predict(X).shape == y.shape
+
+
+def test_a_last_step_that_overflows_the_weights_is_still_reported():
+    X, y = separable_problem()
+    classifier = LinearSVM()
+    history, caught = train_recording_warnings(classifier, X, y, learning_rate=1e308, reg=0.0, num_iters=1, seed=0)
+    assert len(history) == 1 and np.isfinite(history[0])
+    assert len(caught) == 1 and "iteration 0 / 1" in str(caught[0].message)
+    assert "its update made the weights inf or nan" in str(caught[0].message)
+    assert not np.all(np.isfinite(classifier.W))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("model", [LinearSVM, Softmax])
+def test_a_stable_setting_trains_without_any_warning(model):
+    X, y = separable_problem()
+    history = model().train(X * 100, y, learning_rate=1e-5, reg=5e4, num_iters=300, seed=0)  # rate * reg = 0.5
+    assert len(history) == 300 and np.all(np.isfinite(history))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda X, y: (np.where(X > 4, np.nan, X), y), "X contains NaN"),
+        (lambda X, y: (X, y - 1), r"y must lie in \[0, any\], found values from -1"),
+        (lambda X, y: (X.reshape(len(X), 3, 7), y), "X must be a 2-D array"),
+        (lambda X, y: (X, y[:, None]), "y must be a 1-D array with one label per example"),
+    ],
+)
+def test_bad_input_still_raises_at_settings_that_diverge(change, message):
+    X, y = separable_problem()
+    X[0, 0] = 5.0  # guarantees the NaN case has a NaN to find
+    X, y = change(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # bad input is an error before any training, never a warning
+        with pytest.raises(ValueError, match=message):
+            LinearSVM().train(X, y, learning_rate=4e-5, reg=5e4, num_iters=1500)

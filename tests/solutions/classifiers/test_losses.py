@@ -158,3 +158,22 @@ def test_invalid_reg_is_rejected(loss, reg):
     W, X, y = random_problem(seed=9)
     with pytest.raises(ValueError, match="reg must be a finite number >= 0"):
         loss(W, X, y, reg)
+
+
+@pytest.mark.parametrize("loss", ALL_FUNCTIONS, ids=lambda f: f.__name__)
+def test_scores_that_overflow_from_finite_weights_give_a_non_finite_loss_not_an_error(loss):
+    W, X, y = random_problem(seed=10)
+    W *= 1e307  # finite weights of a run that diverged: every score overflows
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, grad = loss(W, X, y, 0.0)
+    assert not np.isfinite(value)
+    assert grad.shape == W.shape
+
+
+@pytest.mark.parametrize("loss", ALL_FUNCTIONS, ids=lambda f: f.__name__)
+def test_infinite_weights_are_rejected_with_the_remedy_for_a_diverged_run(loss):
+    W, X, y = random_problem(seed=11)
+    W[2, 3] = np.inf
+    with pytest.raises(ValueError, match="W contains NaN or infinite values; if W comes from a training run that "
+                                         "diverged, train a new model with a smaller learning_rate or reg"):
+        loss(W, X, y, 0.1)
