@@ -5,8 +5,8 @@ A linear classifier scores an example x (a row of X, with a constant 1 appended 
 ``Softmax`` differ only in the loss they minimize.
 
 A setting that makes training diverge (the weights grow until the loss overflows) is a result, not an
-error: ``train`` warns once, stops, and ends the loss history with the inf or nan; the model still
-predicts, poorly, so a hyperparameter search ranks that setting last and goes on.
+error: ``train`` warns once, stops, ends the loss history with the inf or nan and sets the weights to NaN.
+The model still predicts, at chance level, so a hyperparameter search ranks that setting last and goes on.
 """
 
 import math
@@ -24,43 +24,6 @@ def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
-
-
-def _warn_diverged(model, iteration, num_iters, learning_rate, reg, what, resumed):
-    """Warn (RuntimeWarning) that training diverged at ``iteration``, saying why it likely did and what to try.
-
-    Each step multiplies W by ``1 - 2 * learning_rate * reg`` (the regularization gradient) before the data
-    gradient moves it, so W grows without bound when ``learning_rate * reg > 1``, whatever the data.
-    """
-    name = f"{type(model).__name__}.train"
-    if iteration == 0 and resumed:
-        # Constant text: Python shows a repeated warning once per calling line, and a search that trains a
-        # diverged model again (e.g. a second phase at a smaller rate) needs to hear it only once.
-        warnings.warn(
-            f"{name}: the weights this call started from are inf or nan or give a loss that overflows (an "
-            "earlier call to train diverged); nothing was trained. Train a new model to try another setting.",
-            RuntimeWarning, stacklevel=3,
-        )
-        return
-    if iteration == 0:
-        advice = ("The initial weights already give it: check the loss function (e.g. softmax scores shifted by "
-                  "their maximum before exp) and the scale of X.")
-    elif learning_rate * reg > 1:
-        advice = (f"learning_rate * reg = {learning_rate * reg:.3g} is above 1, so every step multiplies W by "
-                  f"1 - 2 * learning_rate * reg = {1 - 2 * learning_rate * reg:.3g} and W grows without bound: "
-                  f"use learning_rate * reg < 0.5 (learning_rate < {0.5 / reg:.2g} for reg={reg:g}).")
-    else:
-        advice = "The steps are too large for this data: try a learning_rate 10 times smaller."
-    warnings.warn(
-        f"{name} diverged at iteration {iteration} / {num_iters} (learning_rate={learning_rate:g}, reg={reg:g}): "
-        f"{what}. Training stopped there and the model predicts poorly. {advice}",
-        RuntimeWarning, stacklevel=3,
-    )
-
-
-def _non_finite_loss(W):
-    """The loss recorded for weights that are not finite: nan if W holds a NaN, else inf."""
-    return math.nan if np.isnan(W).any() else math.inf
 
 
 class LinearClassifier:
@@ -103,7 +66,7 @@ class LinearClassifier:
         loss_history : list of float, length num_iters
             The minibatch loss before each update. When training diverges (the loss or the weights stop
             being finite), a ``RuntimeWarning`` says where and what to try, training stops, and the history
-            is shorter: it ends with the first inf or nan. The weights are left as they were then.
+            is shorter: it ends with the first inf or nan. See :meth:`_diverged` for the model left behind.
         """
         X = as_float_matrix("X", X)
         num_train, dim = X.shape
@@ -135,8 +98,8 @@ class LinearClassifier:
             for it in range(num_iters):
                 # The loss functions reject such weights as bad input; checking W (D x C) costs little.
                 if not np.all(np.isfinite(self.W)):
-                    loss_history.append(_non_finite_loss(self.W))
-                    _warn_diverged(self, it, num_iters, learning_rate, reg, "the weights are inf or nan", resumed)
+                    loss_history.append(math.nan if np.isnan(self.W).any() else math.inf)
+                    self._diverged(it, num_iters, learning_rate, reg, "the weights are inf or nan", resumed)
                     break
 
                 # TODO: sample batch_size examples and their labels from the training data with replacement,
@@ -151,7 +114,7 @@ class LinearClassifier:
                 loss, grad = self.loss(X_batch, y_batch, reg)
                 loss_history.append(loss)
                 if not math.isfinite(loss):
-                    _warn_diverged(self, it, num_iters, learning_rate, reg, f"the loss became {loss}", resumed)
+                    self._diverged(it, num_iters, learning_rate, reg, f"the loss became {loss}", resumed)
                     break
 
                 # TODO: update the weights with one gradient-descent step of size learning_rate.
@@ -163,10 +126,44 @@ class LinearClassifier:
                     print(f"iteration {it} / {num_iters}: loss {loss:f}")
             else:
                 if not np.all(np.isfinite(self.W)):  # the very last step diverged: no loss left to record it
-                    _warn_diverged(self, num_iters - 1, num_iters, learning_rate, reg,
+                    self._diverged(num_iters - 1, num_iters, learning_rate, reg,
                                    "its update made the weights inf or nan", resumed=False)
 
         return loss_history
+
+    def _diverged(self, iteration, num_iters, learning_rate, reg, what, resumed):
+        """Warn (RuntimeWarning) that training diverged at ``iteration``, why it likely did and what to try.
+
+        The weights become NaN: the last ones are mostly the first steps' gradient magnified, with a sign
+        that alternates from step to step, so they would score anywhere between chance and well above it.
+        NaN weights make :meth:`predict` give class 0 to every example (chance level), so a search ranks
+        the setting last, and another call to ``train`` leaves them alone.
+
+        Each step multiplies W by ``1 - 2 * learning_rate * reg`` (the regularization gradient) before the
+        data gradient moves it, so W grows without bound when ``learning_rate * reg > 1``, whatever the data.
+        """
+        name = f"{type(self).__name__}.train"
+        if iteration == 0 and resumed:
+            # Constant text: Python shows a repeated warning once per calling line, and a search that trains a
+            # diverged model again (e.g. a second phase at a smaller rate) needs to hear it only once.
+            message = (f"{name}: the weights this call started from are inf or nan or give a loss that overflows "
+                       "(an earlier call to train diverged); nothing was trained. Train a new model to try "
+                       "another setting.")
+        else:
+            if iteration == 0:
+                advice = ("The initial weights already give it: check the loss function (e.g. softmax scores "
+                          "shifted by their maximum before exp) and the scale of X.")
+            elif learning_rate * reg > 1:
+                advice = (f"learning_rate * reg = {learning_rate * reg:.3g} is above 1, so every step multiplies W "
+                          f"by 1 - 2 * learning_rate * reg = {1 - 2 * learning_rate * reg:.3g} and W grows without "
+                          f"bound: use learning_rate * reg < 0.5 (learning_rate < {0.5 / reg:.2g} for reg={reg:g}).")
+            else:
+                advice = "The steps are too large for this data: try a learning_rate 10 times smaller."
+            message = (f"{name} diverged at iteration {iteration} / {num_iters} (learning_rate={learning_rate:g}, "
+                       f"reg={reg:g}): {what}. Training stopped there; the weights are now NaN and the model "
+                       f"predicts class 0 for everything. {advice}")
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        self.W = np.full_like(self.W, np.nan)  # a new array: W may be an array the caller still holds
 
     def predict(self, X):
         """Predict labels with the trained weights.
@@ -179,7 +176,8 @@ class LinearClassifier:
         Returns
         -------
         y_pred : ndarray of int64, shape (N,)
-            The index of the highest score of each example.
+            The index of the highest score of each example; 0 for all of them when training diverged (NaN
+            weights give NaN scores, and argmax takes the first NaN).
         """
         if self.W is None:
             raise ValueError("the classifier is not trained yet: call train(X, y) first")
@@ -187,12 +185,10 @@ class LinearClassifier:
         if X.shape[1] != self.W.shape[0]:
             raise ValueError(f"X has {X.shape[1]} columns but the model expects {self.W.shape[0]} (D)")
 
-        # The weights of a diverged training run can make scores overflow: they still give labels, poor ones.
-        with np.errstate(over="ignore", invalid="ignore"):
-            # TODO: compute the scores of every example and store the index of the highest one in y_pred.
-            ### BEGIN SOLUTION
-            y_pred = np.argmax(X @ self.W, axis=1).astype(np.int64)  # (N,)
-            ### END SOLUTION
+        # TODO: compute the scores of every example and store the index of the highest one in y_pred.
+        ### BEGIN SOLUTION
+        y_pred = np.argmax(X @ self.W, axis=1).astype(np.int64)  # (N,)
+        ### END SOLUTION
         return y_pred
 
     def loss(self, X_batch, y_batch, reg):

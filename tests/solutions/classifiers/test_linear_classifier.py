@@ -105,7 +105,7 @@ def train_recording_warnings(classifier, X, y, **kwargs):
 
 
 @pytest.mark.parametrize("model", [LinearSVM, Softmax])
-def test_weight_decay_above_one_step_warns_once_stops_and_records_inf(model):
+def test_weight_decay_above_one_step_warns_once_stops_records_inf_and_drops_the_weights(model):
     X, y = separable_problem(num_examples=200)
     X *= 100.0  # pixel-sized features, as in CS231n's grid at learning rate 4e-5, reg 5e4
     classifier = model()
@@ -119,9 +119,11 @@ def test_weight_decay_above_one_step_warns_once_stops_and_records_inf(model):
     assert caught[0].filename == __file__  # attributed to the caller's line, not to the library
     assert 1 < len(history) < 1500
     assert np.all(np.isfinite(history[:-1])) and not np.isfinite(history[-1])
+    # The diverged weights are dropped: NaN scores make every prediction class 0, a chance-level model.
+    assert np.all(np.isnan(classifier.W))
     predicted = classifier.predict(X)
     assert predicted.dtype == np.int64 and predicted.shape == y.shape
-    assert predicted.min() >= 0 and predicted.max() < 3
+    np.testing.assert_array_equal(predicted, 0)
 
 
 @pytest.mark.parametrize("model", [LinearSVM, Softmax])
@@ -138,7 +140,7 @@ def test_training_a_diverged_model_again_warns_and_leaves_it_instead_of_raising(
     assert [type(w.message) for w in caught] == [RuntimeWarning]
     assert "the weights this call started from" in str(caught[0].message)
     assert "an earlier call to train diverged" in str(caught[0].message)
-    np.testing.assert_array_equal(classifier.W, weights)
+    np.testing.assert_array_equal(classifier.W, weights)  # still all NaN
 
 
 def test_weights_that_overflow_in_one_step_stop_training_with_the_advice_for_large_steps():
@@ -150,7 +152,8 @@ def test_weights_that_overflow_in_one_step_stop_training_with_the_advice_for_lar
     assert "diverged at iteration 1 / 20" in message and "the weights are inf or nan" in message
     assert "try a learning_rate 10 times smaller" in message
     assert len(history) == 2 and np.isfinite(history[0]) and not np.isfinite(history[1])
-    assert classifier.predict(X).shape == y.shape
+    assert np.all(np.isnan(classifier.W))
+    np.testing.assert_array_equal(classifier.predict(X), np.zeros(y.shape))
 
 
 def test_a_last_step_that_overflows_the_weights_is_still_reported():
@@ -160,7 +163,7 @@ def test_a_last_step_that_overflows_the_weights_is_still_reported():
     assert len(history) == 1 and np.isfinite(history[0])
     assert len(caught) == 1 and "iteration 0 / 1" in str(caught[0].message)
     assert "its update made the weights inf or nan" in str(caught[0].message)
-    assert not np.all(np.isfinite(classifier.W))
+    assert np.all(np.isnan(classifier.W))
 
 
 @pytest.mark.filterwarnings("error")
@@ -188,3 +191,14 @@ def test_bad_input_still_raises_at_settings_that_diverge(change, message):
         warnings.simplefilter("error")  # bad input is an error before any training, never a warning
         with pytest.raises(ValueError, match=message):
             LinearSVM().train(X, y, learning_rate=4e-5, reg=5e4, num_iters=1500)
+
+
+def test_divergence_replaces_the_weights_without_writing_into_an_array_the_caller_holds():
+    X, y = separable_problem()
+    start = np.full((21, 3), 1e200)  # finite, but the regularization loss overflows at once
+    classifier = LinearSVM()
+    classifier.W = start
+    _, caught = train_recording_warnings(classifier, X, y, learning_rate=1e-3, reg=1.0, num_iters=5, seed=0)
+    assert len(caught) == 1 and "an earlier call to train diverged" in str(caught[0].message)
+    assert np.all(np.isnan(classifier.W))
+    np.testing.assert_array_equal(start, 1e200)
