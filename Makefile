@@ -1,4 +1,5 @@
-# Entry points of the assignment bundle. Every target sets up .venv from requirements.txt first,
+# Entry points of the instructor's and maintainers' bundle (students get no Makefile: see
+# solutions/student/README.md). Every target sets up .venv from requirements.txt first,
 # so each works alone on a fresh machine with Python 3.10 or newer.
 PYTHON ?= python3
 VENV := .venv
@@ -20,7 +21,7 @@ test: venv browser
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt solutions/student/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed, found " + sys.version.split()[0] + ": set PYTHON=/path/to/python3.10+")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

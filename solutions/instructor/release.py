@@ -16,7 +16,9 @@ Steps:
    their checksums go to ``RELEASE.sha256`` (:mod:`solutions.instructor.release_record`); otherwise
    nothing is written and the edited files are named.
 4. ``dist/cs231n-assignment1.zip``: the bundle without ``solutions/`` (and without the maintainers'
-   ``tests/`` and ``.ci/``), checked by :mod:`solutions.instructor.leaks` before it is kept.
+   ``tests/`` and ``.ci/``, ``Makefile`` and ``pyproject.toml``), with the students' ``README.md`` and
+   ``requirements.txt`` from ``solutions/student/`` in place of the instructor's, checked by
+   :mod:`solutions.instructor.leaks` before it is kept.
 """
 
 from __future__ import annotations
@@ -42,6 +44,16 @@ ARCHIVE_NAME = "cs231n-assignment1"
 GENERATED_KEY = "cs231n_generated"
 # Paths (relative to the repository) that never go to students, on top of what .gitignore excludes.
 INSTRUCTOR_ONLY = ("solutions", "tests", ".ci", ".git", "dist")
+# Top-level files that are the instructor's and maintainers' (make targets for the demo, tests and
+# benchmarks; pytest settings); the students' archive has no Makefile.
+INSTRUCTOR_TOP_LEVEL = ("Makefile", "pyproject.toml")
+# The students' own top-level files, kept under solutions/student/: they replace the instructor's README
+# (how to set up, fetch the data, open the notebooks and hand in) and requirements (no nbgrader, pytest
+# or playwright).
+STUDENT_FILES = {
+    "README.md": Path("solutions/student/README.md"),
+    "requirements.txt": Path("solutions/student/requirements.txt"),
+}
 # Fixed member timestamp: the same tree always gives the same archive bytes.
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
@@ -136,16 +148,26 @@ def _listed_files(repo_root: Path) -> list[Path]:
     return sorted(p for p in paths if (repo_root / p).is_file())
 
 
-def archive_members(repo_root: Path = REPO_ROOT) -> list[Path]:
-    """Relative paths that the student archive holds: the bundle minus the instructor-only folders."""
-    members = []
+def archive_members(repo_root: Path = REPO_ROOT) -> dict[str, Path]:
+    """What the student archive holds: each member's path in the bundle (POSIX) and its source file.
+
+    The bundle minus the instructor-only folders and top-level files, with the students' README and
+    requirements in place of the instructor's.
+    """
+    members = {}
     for path in _listed_files(repo_root):
         if path.parts[0] in INSTRUCTOR_ONLY or path.name.endswith((".pyc", ".db")):
             continue
+        if len(path.parts) == 1 and (path.name in INSTRUCTOR_TOP_LEVEL or path.name in STUDENT_FILES):
+            continue
         if "datasets" == path.parts[0] and path.suffix in {".gz", ".tar"}:
             continue
-        members.append(path)
-    return members
+        members[path.as_posix()] = repo_root / path
+    for name, source in STUDENT_FILES.items():
+        if not (repo_root / source).is_file():
+            raise FileNotFoundError(f"{source} is missing: the student archive's {name} is built from it")
+        members[name] = repo_root / source
+    return dict(sorted(members.items()))
 
 
 def build_archive(out_path: Path, repo_root: Path = REPO_ROOT) -> Path:
@@ -153,9 +175,8 @@ def build_archive(out_path: Path, repo_root: Path = REPO_ROOT) -> Path:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(out_path.name + ".partial")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for relative in archive_members(repo_root):
-            source = repo_root / relative
-            info = zipfile.ZipInfo(f"{ARCHIVE_NAME}/{relative.as_posix()}", date_time=ZIP_DATE)
+        for name, source in archive_members(repo_root).items():
+            info = zipfile.ZipInfo(f"{ARCHIVE_NAME}/{name}", date_time=ZIP_DATE)
             executable = source.stat().st_mode & stat.S_IXUSR
             info.external_attr = (0o755 if executable else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED

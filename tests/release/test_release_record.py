@@ -40,6 +40,7 @@ def repo(tmp_path, source) -> Path:
     shutil.copytree(REPO / "solutions" / "cs231n", root / "solutions" / "cs231n",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "cs231n", root / "cs231n", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "solutions" / "student", root / "solutions" / "student")
     shutil.copy2(REPO / RECORD, root / RECORD)
     assert run_release(root).returncode == 0
     return root

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
+import sys
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+import student_env
+from packaging.utils import canonicalize_name
 
 from solutions.instructor import leaks, release
 from solutions.instructor.course import NOTEBOOKS
@@ -77,6 +81,80 @@ def test_the_student_archive_leaks_nothing_and_has_what_students_need(archive):
         assert needed in names, needed
     assert not any(name.startswith(("solutions/", "tests/", ".ci/", ".git/")) for name in names)
     assert not any(name.endswith((".pyc", ".db")) or "cifar-10-batches-py" in name for name in names)
+
+
+def test_the_student_archive_has_the_students_readme_and_requirements_and_no_instructor_tooling(archive):
+    with zipfile.ZipFile(archive) as opened:
+        members = {name.split("/", 1)[1]: opened.read(name) for name in opened.namelist()}
+    assert members["README.md"] == (REPO / "solutions" / "student" / "README.md").read_bytes()
+    assert members["requirements.txt"] == (REPO / "solutions" / "student" / "requirements.txt").read_bytes()
+    assert members["README.md"] != (REPO / "README.md").read_bytes()
+    assert not {"Makefile", "pyproject.toml"} & set(members)
+    assert members["RELEASE.sha256"] == (REPO / "RELEASE.sha256").read_bytes()  # collectSubmission.sh reads it
+    readme = members["README.md"].decode()
+    for step in ("python3 -m venv .venv", "pip install -r requirements.txt", "bash datasets/get_datasets.sh",
+                 "jupyter lab", "jupyter notebook", "bash collectSubmission.sh"):
+        assert step in readme, step
+    assert "make " not in readme, "students get no Makefile"
+
+
+def test_the_student_requirements_install_what_students_use_and_no_instructor_tool():
+    requirements = student_env.read_requirements()
+    assert {r.name for r in requirements} == {"numpy", "matplotlib", "jupyter", "tqdm"}
+    installed = set(student_env.closure(requirements))
+    # Jupyter's two front ends, a kernel, and the widgets that tqdm.auto draws its bars with in a notebook.
+    assert {"notebook", "jupyterlab", "ipykernel", "ipywidgets"} <= installed
+    assert not installed & {"nbgrader", "pytest", "pytest-xdist", "playwright", "nbclient-tests"}
+
+
+def test_every_package_the_student_code_imports_comes_with_the_student_requirements(archive):
+    """Imports of the archive's Python files and notebooks (and the modules behind the notebooks' magics)
+    that are neither the standard library nor part of the bundle come from the student requirements."""
+    import importlib.metadata
+
+    installed = set(student_env.closure(student_env.read_requirements()))
+    providers = importlib.metadata.packages_distributions()
+    imported: dict[str, str] = {}
+    with zipfile.ZipFile(archive) as opened:
+        names = [name.split("/", 1)[1] for name in opened.namelist()]
+        local = {PurePosixPath(name).parts[-2 if name.endswith("/__init__.py") else -1].removesuffix(".py")
+                 for name in names if name.endswith(".py")}
+        for name in names:
+            data = opened.read(f"{release.ARCHIVE_NAME}/{name}").decode("utf-8", errors="replace")
+            if name.endswith(".py"):
+                sources = [data]
+            elif name.endswith(".ipynb"):
+                sources = ["".join(c["source"]) for c in json.loads(data)["cells"] if c["cell_type"] == "code"]
+            else:
+                continue
+            for source in sources:
+                for module in top_level_imports(source):
+                    imported.setdefault(module, name)
+    third_party = {m: where for m, where in imported.items() if m not in sys.stdlib_module_names and m not in local}
+    assert {"numpy", "matplotlib", "tqdm", "IPython", "matplotlib_inline"} <= set(third_party)
+    for module, where in third_party.items():
+        distributions = {canonicalize_name(d) for d in providers.get(module, [])}
+        assert distributions & installed, f"{where} imports {module}, which the student requirements do not install"
+
+
+def top_level_imports(source: str) -> set[str]:
+    """Top-level modules a Python source or notebook cell imports; IPython magics count as their modules."""
+    modules, code = set(), []
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("%", "!")):
+            modules.add("IPython")  # magics (%load_ext autoreload, %autoreload) are IPython's
+            if stripped.startswith("%matplotlib inline"):
+                modules.add("matplotlib_inline")
+            code.append("")
+        else:
+            code.append(line)
+    for node in ast.walk(ast.parse("\n".join(code))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module.split(".")[0])
+    return modules
 
 
 def test_the_student_archive_is_reproducible(archive, tmp_path):
