@@ -112,6 +112,8 @@ print(f"two loops: distances of {loop_rows} test images to {num_training} traini
 
 # %% test id=test_compute_distances_two_loops points=2
 # Visible test: distances on a small problem with uint8 pixels (which must not wrap around), and the shape.
+# A failing check prints what it expected, what it got and, for a common mistake, a hint.
+from cs231n.checks import check_close
 from cs231n.classifiers import KNearestNeighbor
 
 check_rng = np.random.default_rng(0)
@@ -120,11 +122,10 @@ small_test = check_rng.integers(0, 256, size=(3, 12)).astype(np.uint8)
 expected = np.sqrt(((small_test[:, None, :].astype(float) - small_train[None, :, :]) ** 2).sum(axis=2))  # (3, 7)
 small_knn = KNearestNeighbor()
 small_knn.train(small_train, np.arange(7) % 3)
-got = small_knn.compute_distances_two_loops(small_test)
-assert got.shape == (3, 7), f"expected shape (num_test, num_train) = (3, 7), got {got.shape}"
-assert np.allclose(got, expected), "distances differ from sqrt(sum((x - t) ** 2)) on a small uint8 example"
+check_close("compute_distances_two_loops on a small uint8 example, sqrt(sum((x - t) ** 2))",
+            small_knn.compute_distances_two_loops(small_test), expected, rtol=1e-7)
 got = classifier.compute_distances_two_loops(X_test[:2])
-assert got.shape == (2, num_training), f"expected shape (2, {num_training}), got {got.shape}"
+assert got.shape == (2, num_training), f"expected shape (2, num_train) = (2, {num_training}), got {got.shape}"
 print("compute_distances_two_loops: visible tests pass")
 
 # %% hidden name=compute_distances_two_loops points=3
@@ -141,16 +142,17 @@ dists_one = classifier.compute_distances_one_loop(X_test[:loop_rows])
 one_loop_seconds = (time.perf_counter() - start) / loop_rows
 
 difference = np.linalg.norm(dists_two - dists_one, ord="fro")
-print(f"one loop vs two loops on the slice: Frobenius norm of the difference {difference:.3g}")
+print(f"one loop vs two loops on the slice: Frobenius norm of the difference {difference:.3g} (should be ~0)")
 
 # %% test id=test_compute_distances_one_loop points=2
 # Visible test: the one-loop distances equal the definition, on a small example and on the slice above.
-got = small_knn.compute_distances_one_loop(small_test)
-assert got.shape == (3, 7), f"expected shape (3, 7), got {got.shape}"
-assert np.allclose(got, expected), "distances differ from sqrt(sum((x - t) ** 2)) on a small uint8 example"
+from cs231n.checks import check_close
+
+check_close("compute_distances_one_loop on a small uint8 example, sqrt(sum((x - t) ** 2))",
+            small_knn.compute_distances_one_loop(small_test), expected, rtol=1e-7)
 reference_rows = np.sqrt(((X_test[:2, None, :].astype(float) - X_train[None, :, :]) ** 2).sum(axis=2))  # (2, num_train)
-got = classifier.compute_distances_one_loop(X_test[:2])
-assert np.allclose(got, reference_rows), "one-loop distances differ from the definition on two CIFAR test images"
+check_close("compute_distances_one_loop on two CIFAR test images", classifier.compute_distances_one_loop(X_test[:2]),
+            reference_rows, rtol=1e-7)
 print("compute_distances_one_loop: visible tests pass")
 
 # %% hidden name=compute_distances_one_loop points=3
@@ -169,18 +171,22 @@ no_loop_seconds = (time.perf_counter() - start) / num_test
 
 difference = np.linalg.norm(dists[:loop_rows] - dists_two, ord="fro")
 print(f"no loops: all {num_test} x {num_training} distances in {no_loop_seconds * num_test:.2f} s")
-print(f"no loops vs two loops on the slice: Frobenius norm of the difference {difference:.3g}")
+print(f"no loops vs two loops on the slice: Frobenius norm of the difference {difference:.3g} (should be ~0)")
 
 # %% test id=test_compute_distances_no_loops points=2
 # Visible test: the vectorized distances equal the loop version's, and identical images are at distance 0.
-got = small_knn.compute_distances_no_loops(small_test)
-assert got.shape == (3, 7), f"expected shape (3, 7), got {got.shape}"
-assert np.allclose(got, expected), "distances differ from sqrt(sum((x - t) ** 2)) on a small uint8 example"
-got = small_knn.compute_distances_no_loops(small_train[:3])
-assert np.all(np.isfinite(got)), "NaN distances: clip small negative values (rounding) to 0 before the square root"
-assert np.allclose(np.diag(got), 0, atol=1e-3), "an image must be at distance 0 from itself"
-rows = classifier.compute_distances_no_loops(X_test[:loop_rows])
-assert np.allclose(rows, dists_two), "no-loop distances differ from the two-loop ones on the slice"
+# The expansion |x|^2 + |t|^2 - 2 x.t rounds to about 1e-8 of the largest distance, hence rtol=1e-6.
+from cs231n.checks import check_close
+
+check_close("compute_distances_no_loops on a small uint8 example, sqrt(sum((x - t) ** 2))",
+            small_knn.compute_distances_no_loops(small_test), expected, rtol=1e-6)
+clip_hint = ("for identical images |x|^2 + |t|^2 - 2 x.t can round to a tiny negative number: clip it at 0 "
+             "before the square root")
+check_close("compute_distances_no_loops of 3 training images to themselves (the diagonal)",
+            np.diag(small_knn.compute_distances_no_loops(small_train[:3])), np.zeros(3), atol=1e-3, hint=clip_hint)
+check_close("compute_distances_no_loops vs the two-loop distances on the slice",
+            classifier.compute_distances_no_loops(X_test[:loop_rows]), dists_two, rtol=1e-6,
+            hint="the expected values come from your compute_distances_two_loops: if its test fails, fix it first")
 print("compute_distances_no_loops: visible tests pass")
 
 # %% hidden name=compute_distances_no_loops points=3
@@ -243,18 +249,22 @@ for k in (1, 5):
 
 # %% test id=test_predict_labels points=2
 # Visible test: k=1 is the label of the nearest image; k=num_train is the overall majority; shape and type.
+from cs231n.checks import check_close
+
 votes = KNearestNeighbor()
 votes.train(np.zeros((6, 1)), np.array([2, 0, 1, 1, 1, 0]))
 toy_dists = np.array([[0.9, 0.1, 0.5, 0.7, 0.3, 0.8],
                       [0.2, 0.6, 0.4, 0.5, 0.8, 0.7]])  # (2 test, 6 train), no ties
 labels = votes.predict_labels(toy_dists, k=1)
-assert labels.shape == (2,), f"expected one label per test image, shape (2,), got {np.shape(labels)}"
+check_close("predict_labels with k=1 (the label of the nearest training image)", labels, [0, 2], rtol=0,
+            hint="the nearest training image has the smallest distance: np.argsort(dists[i]) lists them nearest first")
 assert np.issubdtype(labels.dtype, np.integer), f"labels must be integers, got dtype {labels.dtype}"
-assert list(labels) == [0, 2], f"k=1 must give the label of the nearest training image: expected [0, 2], got {list(labels)}"
-assert list(votes.predict_labels(toy_dists, k=6)) == [1, 1], "with k=num_train every test image gets the majority label 1"
-assert list(votes.predict_labels(toy_dists, k=3)) == [1, 1], "k=3: the three nearest labels are (0, 1, 1) and (2, 1, 1)"
+check_close("predict_labels with k=num_train (everyone gets the majority label 1)", votes.predict_labels(toy_dists, k=6),
+            [1, 1], rtol=0)
+check_close("predict_labels with k=3 (nearest labels (0, 1, 1) and (2, 1, 1))", votes.predict_labels(toy_dists, k=3),
+            [1, 1], rtol=0)
 accuracy = np.mean(classifier.predict_labels(dists, k=1) == y_test)
-assert accuracy > 0.15, f"k=1 accuracy on the test images is {accuracy:.3f}, barely above chance (0.1)"
+assert accuracy > 0.15, f"k=1 accuracy on the test images is {accuracy:.3f}, should be above 0.15 (chance is 0.1)"
 print("predict_labels: visible tests pass")
 
 # %% hidden name=predict_labels points=3

@@ -163,7 +163,7 @@ from cs231n.classifiers.softmax import softmax_loss_naive
 
 W_init = 0.0001 * np.random.default_rng(231).standard_normal((X_dev.shape[1], num_classes))  # (3073, C)
 loss, grad = softmax_loss_naive(W_init, X_dev, y_dev, 0.0)
-print(f"loss at initialization: {loss:.4f} (expected about log(10) = {np.log(10):.4f})")
+print(f"loss at initialization: {loss:.4f} (should be about log(10) = {np.log(10):.4f})")
 assert abs(loss - np.log(num_classes)) < 0.2, f"the loss at initialization must be about log(10), got {loss}"
 
 # %% [markdown]
@@ -183,25 +183,31 @@ for reg in (0.0, strong_reg):
     print(f"reg = {reg:g}")
     loss, grad = softmax_loss_naive(W_init, X_check, y_check, reg)
     errors = grad_check_sparse(lambda w: softmax_loss_naive(w, X_check, y_check, reg)[0], W_init.copy(), grad, 10, seed=0)
-    print(f"  entries with relative error below 1e-6: {np.sum(errors < 1e-6)} of {errors.size}")
+    print(f"  entries with relative error below 1e-6: {np.sum(errors < 1e-6)} of {errors.size} (should be all of them)")
 
 # %% test id=test_softmax_loss_naive points=3
 # Visible tests: the worked example, the loss at initialization, the gradient's shape and gradient checks.
+# A failing check prints what it expected, what it got and, for a common mistake, a hint.
+from cs231n.checks import check_below, check_close
 from cs231n.classifiers.softmax import softmax_loss_naive
 from cs231n.gradient_check import grad_check_sparse
 
 loss, grad = softmax_loss_naive(cat_scores[np.newaxis, :].copy(), np.eye(1), np.array([0]), 0.0)  # X = [[1]]: scores = W
-assert abs(loss - cat_loss) < 1e-9, f"the cat image's loss is {cat_loss:.4f} (2.04), got {loss}"
+check_close("softmax_loss_naive on the cat image, -log(P(cat)) with P = softmax([3.2, 5.1, -1.7])", loss, cat_loss,
+            rtol=1e-9, mistakes=[(cat_loss / np.log(10), "the loss uses the natural logarithm np.log, not log10")])
 loss, grad = softmax_loss_naive(W_init, X_dev, y_dev, 0.0)
 assert grad.shape == W_init.shape, f"dW must have W's shape {W_init.shape}, got {grad.shape}"
-assert abs(loss - np.log(num_classes)) < 0.2, f"loss at initialization must be about log(10), got {loss}"
+check_close(f"softmax_loss_naive at initialization (about log(C) = {np.log(num_classes):.4f})", loss,
+            np.log(num_classes), rtol=0, atol=0.2)
 for reg in (0.0, 5e3):
     loss, grad = softmax_loss_naive(W_init, X_dev, y_dev, reg)
     errors = grad_check_sparse(lambda w: softmax_loss_naive(w, X_dev, y_dev, reg)[0], W_init.copy(), grad, 5,
                                seed=1, verbose=False)
-    assert np.all(errors < 1e-5), f"reg={reg}: the gradient disagrees with finite differences: {errors}"
+    check_below(f"relative errors of dW at 5 entries against finite differences (reg={reg:g})", errors, 1e-5,
+                hint="with reg > 0, check the regularization gradient 2 * reg * W" if reg else None)
 loss, grad = softmax_loss_naive(np.array([[1000.0, 998.0, 990.0]]), np.eye(1), np.array([1]), 0.0)
-assert np.isfinite(loss) and np.all(np.isfinite(grad)), "huge scores overflow: shift the scores by their maximum"
+assert np.isfinite(loss) and np.all(np.isfinite(grad)), (
+    f"scores around 1000 gave loss {loss} (should be about 2.13): exp overflows; shift the scores by their maximum")
 print("softmax_loss_naive: visible tests pass")
 
 # %% hidden name=softmax_loss_naive points=5
@@ -228,25 +234,31 @@ grad_error = np.linalg.norm(grad_naive - grad_vectorized) / np.linalg.norm(grad_
 print(f"naive:      loss {loss_naive:.6f} in {naive_seconds * 1e3:8.2f} ms")
 print(f"vectorized: loss {loss_vectorized:.6f} in {vectorized_seconds * 1e3:8.2f} ms "
       f"({naive_seconds / vectorized_seconds:.0f}x faster)")
-print(f"relative error of the loss {loss_error:.2e}, of the gradient (Frobenius) {grad_error:.2e}")
+print(f"relative error of the loss {loss_error:.2e}, of the gradient (Frobenius) {grad_error:.2e} "
+      "(both should be below 1e-9)")
 
 # %% test id=test_softmax_loss_vectorized points=3
 # Visible tests: vectorized equals naive (with and without regularization), huge scores, a gradient check.
+from cs231n.checks import check_below, check_close
 from cs231n.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
 
 for reg in (0.0, 5e3):
     loss_v, grad_v = softmax_loss_vectorized(W_init, X_dev, y_dev, reg)
     loss_n, grad_n = softmax_loss_naive(W_init, X_dev, y_dev, reg)
-    assert grad_v.shape == W_init.shape, f"dW must have W's shape {W_init.shape}, got {grad_v.shape}"
-    assert abs(loss_n - loss_v) <= 1e-9 * max(1.0, abs(loss_n)), f"reg={reg}: losses differ: naive {loss_n}, vectorized {loss_v}"
-    difference = np.linalg.norm(grad_n - grad_v) / np.linalg.norm(grad_n)
-    assert difference < 1e-9, f"reg={reg}: gradients differ, relative Frobenius error {difference:.2e}"
+    reg_mistakes = [(loss_n - reg * np.sum(W_init * W_init), "the regularization loss reg * sum(W ** 2) is missing")]
+    grad_mistakes = [(grad_n - 2 * reg * W_init, "the regularization gradient 2 * reg * W is missing"),
+                     (grad_n - reg * W_init, "the regularization gradient is 2 * reg * W, not reg * W")]
+    check_close(f"softmax_loss_vectorized's loss against softmax_loss_naive's (reg={reg:g})", loss_v, loss_n,
+                rtol=1e-9, mistakes=reg_mistakes if reg else [])
+    check_close(f"softmax_loss_vectorized's dW against softmax_loss_naive's (reg={reg:g})", grad_v, grad_n,
+                rtol=1e-9, mistakes=grad_mistakes if reg else [])
 loss, grad = softmax_loss_vectorized(np.array([[1000.0, 998.0, 990.0]]), np.eye(1), np.array([1]), 0.0)
-assert np.isfinite(loss) and np.all(np.isfinite(grad)), "huge scores overflow: shift the scores by their maximum"
+assert np.isfinite(loss) and np.all(np.isfinite(grad)), (
+    f"scores around 1000 gave loss {loss} (should be about 2.13): exp overflows; shift the scores by their maximum")
 loss, grad = softmax_loss_vectorized(W_init, X_dev, y_dev, 0.0)
 errors = grad_check_sparse(lambda w: softmax_loss_vectorized(w, X_dev, y_dev, 0.0)[0], W_init.copy(), grad, 5,
                            seed=2, verbose=False)
-assert np.all(errors < 1e-5), f"the gradient disagrees with finite differences: {errors}"
+check_below("relative errors of softmax_loss_vectorized's dW at 5 entries against finite differences", errors, 1e-5)
 print("softmax_loss_vectorized: visible tests pass")
 
 # %% hidden name=softmax_loss_vectorized points=5

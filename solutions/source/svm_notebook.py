@@ -289,7 +289,7 @@ from cs231n.classifiers.linear_svm import svm_loss_naive
 
 W_init = 0.0001 * np.random.default_rng(231).standard_normal((X_dev.shape[1], num_classes))  # (3073, C)
 loss, grad = svm_loss_naive(W_init, X_dev, y_dev, 0.0)
-print(f"loss at initialization: {loss:.4f} (expected about C - 1 = {num_classes - 1})")
+print(f"loss at initialization: {loss:.4f} (should be about C - 1 = {num_classes - 1})")
 assert abs(loss - (num_classes - 1)) < 0.5, f"the loss at initialization must be about {num_classes - 1}, got {loss}"
 
 # %% [markdown]
@@ -311,7 +311,8 @@ for reg in (0.0, strong_reg):
     print(f"reg = {reg:g}")
     loss, grad = svm_loss_naive(W_init, X_check, y_check, reg)
     errors = grad_check_sparse(lambda w: svm_loss_naive(w, X_check, y_check, reg)[0], W_init.copy(), grad, 10, seed=0)
-    print(f"  entries with relative error below 1e-6: {np.sum(errors < 1e-6)} of {errors.size}")
+    print(f"  entries with relative error below 1e-6: {np.sum(errors < 1e-6)} of {errors.size} "
+          "(should be all of them, or all but one where the probe crossed a hinge kink)")
 
 # %% [markdown]
 # **Inline question 5**
@@ -333,19 +334,27 @@ for reg in (0.0, strong_reg):
 
 # %% test id=test_svm_loss_naive points=3
 # Visible tests: the worked example, the loss at initialization, the gradient's shape and gradient checks.
+# A failing check prints what it expected, what it got and, for a common mistake, a hint.
+from cs231n.checks import check_below, check_close
 from cs231n.classifiers.linear_svm import svm_loss_naive
 from cs231n.gradient_check import grad_check_sparse
 
+svm_mistakes = [(15.8, "the loss is summed over the 3 examples: divide it (and dW) by N"),
+                (15.8 / 3 + 1, "the correct class's own margin (always 1) is counted: skip j == y[i]")]
 loss, grad = svm_loss_naive(example_scores.copy(), np.eye(3), example_labels, 0.0)  # X = I: the scores are W
-assert abs(loss - 15.8 / 3) < 1e-9, f"the worked example's mean loss is 5.27, got {loss}"
+check_close("svm_loss_naive on the worked example (the mean of 2.9, 0 and 12.9)", loss, 15.8 / 3, rtol=1e-9,
+            mistakes=svm_mistakes)
 loss, grad = svm_loss_naive(W_init, X_dev, y_dev, 0.0)
 assert grad.shape == W_init.shape, f"dW must have W's shape {W_init.shape}, got {grad.shape}"
-assert abs(loss - (num_classes - 1)) < 0.5, f"loss at initialization must be about {num_classes - 1}, got {loss}"
+check_close(f"svm_loss_naive at initialization (about C - 1 = {num_classes - 1})", loss, num_classes - 1, rtol=0,
+            atol=0.5, mistakes=[(num_classes, "the correct class's own margin (always 1) is counted: skip j == y[i]")])
 for reg in (0.0, 5e4):
     loss, grad = svm_loss_naive(W_init, X_dev, y_dev, reg)
     errors = grad_check_sparse(lambda w: svm_loss_naive(w, X_dev, y_dev, reg)[0], W_init.copy(), grad, 5,
                                seed=1, verbose=False)
-    assert np.sum(errors < 1e-6) >= 4, f"reg={reg}: the gradient disagrees with finite differences: {errors}"
+    check_below(f"relative errors of dW at 5 entries against finite differences (reg={reg:g})", errors, 1e-6,
+                at_least=4, hint=("a single large error can be a hinge kink; several mean dW is wrong"
+                                  + (": with reg > 0, check the regularization gradient 2 * reg * W" if reg else "")))
 print("svm_loss_naive: visible tests pass")
 
 # %% hidden name=svm_loss_naive points=5
@@ -373,25 +382,34 @@ grad_error = np.linalg.norm(grad_naive - grad_vectorized) / np.linalg.norm(grad_
 print(f"naive:      loss {loss_naive:.6f} in {naive_seconds * 1e3:8.2f} ms")
 print(f"vectorized: loss {loss_vectorized:.6f} in {vectorized_seconds * 1e3:8.2f} ms "
       f"({naive_seconds / vectorized_seconds:.0f}x faster)")
-print(f"relative error of the loss {loss_error:.2e}, of the gradient (Frobenius) {grad_error:.2e}")
+print(f"relative error of the loss {loss_error:.2e}, of the gradient (Frobenius) {grad_error:.2e} "
+      "(both should be below 1e-9)")
 
 # %% test id=test_svm_loss_vectorized points=3
 # Visible tests: vectorized equals naive (with and without regularization), the worked example, a gradient check.
+from cs231n.checks import check_below, check_close
 from cs231n.classifiers.linear_svm import svm_loss_naive, svm_loss_vectorized
 
+svm_mistakes = [(15.8, "the loss is summed over the 3 examples: divide it (and dW) by N"),
+                (15.8 / 3 + 1, "the correct class's own margin (always 1) is counted: set it to 0")]
 loss, grad = svm_loss_vectorized(example_scores.copy(), np.eye(3), example_labels, 0.0)
-assert abs(loss - 15.8 / 3) < 1e-9, f"the worked example's mean loss is 5.27, got {loss}"
+check_close("svm_loss_vectorized on the worked example (the mean of 2.9, 0 and 12.9)", loss, 15.8 / 3, rtol=1e-9,
+            mistakes=svm_mistakes)
 for reg in (0.0, 5e4):
     loss_v, grad_v = svm_loss_vectorized(W_init, X_dev, y_dev, reg)
     loss_n, grad_n = svm_loss_naive(W_init, X_dev, y_dev, reg)
-    assert grad_v.shape == W_init.shape, f"dW must have W's shape {W_init.shape}, got {grad_v.shape}"
-    assert abs(loss_n - loss_v) <= 1e-9 * max(1.0, abs(loss_n)), f"reg={reg}: losses differ: naive {loss_n}, vectorized {loss_v}"
-    difference = np.linalg.norm(grad_n - grad_v) / np.linalg.norm(grad_n)
-    assert difference < 1e-9, f"reg={reg}: gradients differ, relative Frobenius error {difference:.2e}"
+    reg_mistakes = [(loss_n - reg * np.sum(W_init * W_init), "the regularization loss reg * sum(W ** 2) is missing")]
+    grad_mistakes = [(grad_n - 2 * reg * W_init, "the regularization gradient 2 * reg * W is missing"),
+                     (grad_n - reg * W_init, "the regularization gradient is 2 * reg * W, not reg * W")]
+    check_close(f"svm_loss_vectorized's loss against svm_loss_naive's (reg={reg:g})", loss_v, loss_n, rtol=1e-9,
+                mistakes=reg_mistakes if reg else [])
+    check_close(f"svm_loss_vectorized's dW against svm_loss_naive's (reg={reg:g})", grad_v, grad_n, rtol=1e-9,
+                mistakes=grad_mistakes if reg else [])
 loss, grad = svm_loss_vectorized(W_init, X_dev, y_dev, 0.0)
 errors = grad_check_sparse(lambda w: svm_loss_vectorized(w, X_dev, y_dev, 0.0)[0], W_init.copy(), grad, 5,
                            seed=2, verbose=False)
-assert np.sum(errors < 1e-6) >= 4, f"the gradient disagrees with finite differences: {errors}"
+check_below("relative errors of svm_loss_vectorized's dW at 5 entries against finite differences", errors, 1e-6,
+            at_least=4, hint="a single large error can be a hinge kink; several mean dW is wrong")
 print("svm_loss_vectorized: visible tests pass")
 
 # %% hidden name=svm_loss_vectorized points=5
@@ -425,6 +443,7 @@ print(f"after {sgd_iters} steps: training accuracy {train_accuracy:.3f}, validat
 
 # %% test id=test_linear_classifier_train points=2
 # Visible tests: the loss history, the loss going down on an easy problem, and reproducibility from the seed.
+from cs231n.checks import check_close
 from cs231n.classifiers import LinearSVM
 
 check_rng = np.random.default_rng(5)
@@ -435,10 +454,14 @@ model = LinearSVM()
 history = model.train(X_easy, y_easy, learning_rate=0.05, reg=1e-3, num_iters=80, batch_size=10, seed=0)
 assert len(history) == 80, f"train must return one loss per iteration (80), got {len(history)}"
 assert model.W.shape == (4, 2), f"W must have shape (D, C) = (4, 2), got {model.W.shape}"
-assert np.mean(history[-10:]) < 0.5 * np.mean(history[:10]), "the loss did not go down on an easy problem"
+first, last = np.mean(history[:10]), np.mean(history[-10:])
+assert last < 0.5 * first, (f"the loss did not go down on an easy problem: mean of the first 10 steps {first:.4g}, "
+                            f"of the last 10 {last:.4g} (should be below half the first); check the update "
+                            "W -= learning_rate * dW (its sign) and that each step samples a new minibatch")
 again = LinearSVM()
 again.train(X_easy, y_easy, learning_rate=0.05, reg=1e-3, num_iters=80, batch_size=10, seed=0)
-assert np.array_equal(model.W, again.W), "the same seed must give the same model: sample with the rng of train"
+check_close("W of a second model trained with the same seed", again.W, model.W, rtol=0,
+            hint="the same seed must give the same model: draw the minibatches with the rng of train (rng.integers)")
 float32_model = LinearSVM()
 float32_model.train(X_easy.astype(np.float32), y_easy, num_iters=3, batch_size=10, seed=0)
 assert float32_model.W.dtype == np.float32, f"float32 data must train float32 weights, got {float32_model.W.dtype}"
@@ -448,15 +471,16 @@ print("LinearClassifier.train: visible tests pass")
 
 # %% test id=test_linear_classifier_predict points=2
 # Visible tests: predictions are the highest-scoring classes, one integer per example.
+from cs231n.checks import check_close
 from cs231n.classifiers import LinearSVM
 
 model = LinearSVM()
 model.W = np.array([[1.0, -1.0, 0.5], [0.0, 2.0, -1.0]])  # (D=2, C=3)
 X_points = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0], [2.0, 1.0]])  # scores: rows of X_points @ W
 predicted = model.predict(X_points)
-assert predicted.shape == (4,), f"expected one prediction per example, shape (4,), got {np.shape(predicted)}"
+check_close("predict on 4 points (the class of the highest score in each row of X @ W)", predicted, [0, 1, 2, 0],
+            rtol=0, hint="the scores are X @ W, shape (N, C); the prediction is their argmax along axis 1")
 assert np.issubdtype(predicted.dtype, np.integer), f"predictions must be integers, got {predicted.dtype}"
-assert list(predicted) == [0, 1, 2, 0], f"expected the classes of the highest scores [0, 1, 2, 0], got {list(predicted)}"
 print("LinearClassifier.predict: visible tests pass")
 
 # %% hidden name=linear_classifier_predict points=2
