@@ -43,7 +43,8 @@ def make_bundle(target: Path, notebooks_dir: Path = SOURCE_DIR, reference: bool 
     if reference:
         for path in REFERENCE_DIR.glob("*.py"):
             shutil.copy2(path, target / "cs231n" / "classifiers" / path.name)
-        shutil.copy2(SOURCE_DIR / "hidden_checks.py", assignment / "hidden_checks.py")
+        for helper in ("hidden_checks.py", "graded_calls.py"):  # hidden_checks imports graded_calls beside it
+            shutil.copy2(SOURCE_DIR / helper, assignment / helper)
     return assignment
 
 
