@@ -85,11 +85,18 @@ class Group:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.02)
+        # A group whose last process has just exited can stay busy for a moment.
         for folder in self.folders:
-            try:
-                folder.rmdir()
-            except OSError:
-                pass  # still busy after the timeout: left for the next run's sweep
+            while True:
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break  # still busy: an empty group costs nothing but a folder
+                    time.sleep(0.02)
 
 
 def detect() -> tuple[int, list[Path]] | None:

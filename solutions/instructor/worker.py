@@ -303,7 +303,8 @@ def run_worker(settings: Settings, template: Path, student: str, submitted: Path
     except frames.FrameError as error:
         problems.append(f"the grading sandbox sent something that is not a graded notebook ({error}); "
                         "notebooks not yet received score 0")
-    outcome = run.finish(grace=10)
+    finally:
+        outcome = run.finish(grace=10)
     return WorkerResult(autograded, notebooks, outcome, log_path, problems)
 
 

@@ -1,49 +1,157 @@
-"""One real batch: nbgrader, real kernels, two parallel slots, the sample submissions of samples.py.
+"""One real batch: nbgrader, real kernels, bubblewrap sandboxes, two parallel slots, the samples of samples.py.
 
 The batch is graded once for the module (``make test`` runs each file on one worker: ``--dist loadfile``);
-each test asserts one property of its outcome. Expected scores
-come from the gradebook's own cell definitions (points per cell), so they hold for the real course.
+each test asserts one property of its outcome. Expected scores come from the gradebook's own cell
+definitions (points per cell), so they hold for the real course. Beside honest submissions and cheats, the
+batch holds attacks on the grading machine (``attack_*``): each must earn nothing it did not earn, and the
+honest submissions around it must be graded exactly as they are without it.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import os
 import shutil
+import socket
 import sqlite3
+import stat
+import sysconfig
+import tempfile
+import threading
+import uuid
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
 
 import samples
-from solutions.instructor import autograde, feedback, isolation
+from solutions.instructor import autograde, feedback, sandbox
 from solutions.instructor.worker import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(isolation.detect_mode() == "none", reason="grading tests need namespaces (unshare)"),
-]
+JOBS = 2
+GRADING_UID_BASE = 62100  # apart from the uids of other tests and of a real grading run (62000)
+MEMORY_CAP = 3 << 30
+
+
+def _sandbox_works() -> bool:
+    try:
+        sandbox.Sandbox(uid_base=GRADING_UID_BASE).check()
+        return True
+    except sandbox.SandboxUnavailable:
+        return False
+
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot start a sandbox here")]
 CHEATS = [
     "cheat_edits_tests", "cheat_deletes_tests", "cheat_adds_cell", "cheat_rewrites_assert", "cheat_monkeypatches",
     "cheat_reads_reference", "cheat_copies_solutions", "cheat_special_cases",
+    "attack_explores", "attack_plants_links", "attack_prints_a_lot",
 ]
-TAMPERING = ["cheat_rewrites_assert", "cheat_monkeypatches", "cheat_reads_reference"]
-JOBS = 2
-GRADING_UID_BASE = 62100  # apart from the uids of other tests and of a real grading run (62000)
+HONEST = ["reference", "stubs", "vectorized_bug", "harmless_warning", "honest_wrong"]
 
 
-def settings_for(course: Path, data: Path) -> Settings:
+def settings_for(course: Path, data: Path, submission_timeout: float = 180) -> Settings:
     return Settings(
         course_dir=course, repo_root=REPO, work_dir=course / "grading-work", data_dir=data,
-        cell_timeout=20, submission_timeout=180, limits=isolation.Limits(memory_bytes=3 << 30, processes=128),
-        mode=isolation.detect_mode(), uid_base=GRADING_UID_BASE,
+        cell_timeout=20, submission_timeout=submission_timeout,
+        sandbox=sandbox.Sandbox(sandbox.Limits(memory_bytes=MEMORY_CAP, processes=128), uid_base=GRADING_UID_BASE),
     )
 
 
-def run_batch(course: Path, data: Path, submissions: Path, force: bool = False) -> dict:
+def run_batch(course: Path, data: Path, submissions: Path, force: bool = False, submission_timeout: float = 180) -> dict:
     return autograde.grade_all(
-        submissions, settings_for(course, data), jobs=JOBS, force=force, hidden_timeout=8, progress=False
+        submissions, settings_for(course, data, submission_timeout), jobs=JOBS, force=force, hidden_timeout=8,
+        progress=False,
+    )
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Path -> sha256 of every file below ``folder`` (links not followed)."""
+    digests = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink() and "__pycache__" not in path.parts:
+            digests[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+class Services:
+    """Services on the grading machine that student code must never reach: TCP on loopback, a file-system
+    Unix socket and an abstract one. Each records every connection it accepts; the loops end when closed."""
+
+    def __init__(self, folder: Path):
+        self.accepted: list[str] = []
+        self.tcp = socket.socket()
+        self.tcp.bind(("127.0.0.1", 0))
+        self.unix_path = str(folder / "service.sock")
+        self.unix = socket.socket(socket.AF_UNIX)
+        self.unix.bind(self.unix_path)
+        os.chmod(self.unix_path, 0o777)
+        self.abstract_name = f"\0cs231n-grading-test-{uuid.uuid4().hex}"
+        self.abstract = socket.socket(socket.AF_UNIX)
+        self.abstract.bind(self.abstract_name)
+        self.open = True
+        self.threads = []
+        for label, server in (("tcp", self.tcp), ("unix", self.unix), ("abstract", self.abstract)):
+            server.listen()
+            server.settimeout(1.0)
+            thread = threading.Thread(target=self._serve, args=(label, server), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def _serve(self, label: str, server: socket.socket) -> None:
+        for _ in range(3600):  # at most an hour of one-second waits
+            if not self.open:
+                return
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            self.accepted.append(label)
+            connection.close()
+
+    def close(self) -> None:
+        self.open = False
+        for thread in self.threads:
+            thread.join(timeout=5)
+        for server in (self.tcp, self.unix, self.abstract):
+            server.close()
+
+
+@pytest.fixture(scope="module")
+def attack_world(grading_course, tmp_path_factory):
+    """The grading machine as an attacker finds it: demo outputs in the checkout, a second copy of the
+    course elsewhere, a root-only file, and services on loopback and on Unix sockets."""
+    world = Path(tempfile.mkdtemp(prefix="cs231n-attack-world-"))
+    os.chmod(world, 0o755)
+    copy = world / "course-copy"
+    shutil.copytree(REPO / "solutions", copy / "solutions", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder, dirs, files in os.walk(world):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    demo = REPO / "dist" / f"demo-copy-{uuid.uuid4().hex[:8]}"
+    shutil.copytree(REPO / "solutions" / "cs231n", demo / "course" / "cs231n")
+    secret_dir = world / "root-only"
+    secret_dir.mkdir(mode=0o700)
+    secret = secret_dir / "credentials"
+    secret.write_text(f"root-only secret {uuid.uuid4().hex}\n")
+    os.chmod(secret, 0o600)
+    services = Services(world)
+    yield {"world": world, "copy": copy, "demo": demo, "secret": secret, "services": services,
+           "stash": f"stash-{uuid.uuid4().hex}.py"}
+    services.close()
+    shutil.rmtree(world, ignore_errors=True)
+    shutil.rmtree(demo, ignore_errors=True)
+
+
+def targets_for(world: dict, course: Path, submissions: Path) -> samples.Targets:
+    services = world["services"]
+    return samples.Targets(
+        repo=str(REPO), course=str(course), submissions=str(submissions), course_copy=str(world["copy"]),
+        secret=str(world["secret"]), venv_site=sysconfig.get_paths()["purelib"], tcp_port=services.tcp.getsockname()[1],
+        unix_socket=services.unix_path, abstract_socket=services.abstract_name, stash=world["stash"],
     )
 
 
@@ -80,16 +188,43 @@ def uid_processes() -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def batch(grading_course, release_notebooks, grading_data, tmp_path_factory):
+def batch(grading_course, release_notebooks, grading_data, tmp_path_factory, attack_world):
     course = tmp_path_factory.mktemp("batch-course")
     shutil.copytree(grading_course, course, dirs_exist_ok=True)
     submissions = tmp_path_factory.mktemp("submissions")
-    paths = samples.write(submissions, release_notebooks)
+    targets = targets_for(attack_world, course, submissions)
+    paths = samples.write(submissions, release_notebooks, targets)
+    protected = {"solutions": tree_digest(REPO / "solutions"), "venv": set(os.listdir(targets.venv_site)),
+                 "secret": attack_world["secret"].read_bytes()}
     summary = run_batch(course, grading_data, submissions)
     return {
         "course": course, "data": grading_data, "submissions": submissions, "paths": paths, "summary": summary,
         "scores": cell_scores(course), "results": {s: feedback.load_result(course, s) for s in paths},
+        "targets": targets, "protected": protected, "world": attack_world, "release": release_notebooks,
     }
+
+
+@pytest.fixture(scope="module")
+def later_batch(batch, tmp_path_factory):
+    """A later run over the same course: a submission that looks for what ``attack_stash_writer`` left."""
+    submissions = tmp_path_factory.mktemp("later-submissions")
+    samples.write_zip(samples.stash_reader(batch["release"], batch["targets"]), submissions / "attack_stash_reader.zip")
+    run_batch(batch["course"], batch["data"], submissions)
+    return {"scores": cell_scores(batch["course"]), "result": feedback.load_result(batch["course"], "attack_stash_reader")}
+
+
+@pytest.fixture(scope="module")
+def pipe_batch(grading_course, release_notebooks, grading_data, tmp_path_factory):
+    """Named pipes at the graded notebooks' paths, in a batch of their own with a short budget, beside the
+    reference submission."""
+    course = tmp_path_factory.mktemp("pipe-course")
+    shutil.copytree(grading_course, course, dirs_exist_ok=True)
+    submissions = tmp_path_factory.mktemp("pipe-submissions")
+    samples.write_zip(samples.pipe_planter(release_notebooks, "attack_named_pipes"), submissions / "attack_named_pipes.zip")
+    samples.write_zip(samples.build(release_notebooks)["honest_wrong"], submissions / "honest_wrong.zip")
+    summary = run_batch(course, grading_data, submissions, submission_timeout=45)
+    return {"summary": summary, "scores": cell_scores(course), "course": course,
+            "results": {s: feedback.load_result(course, s) for s in ("attack_named_pipes", "honest_wrong")}}
 
 
 @pytest.fixture(scope="module")
@@ -189,11 +324,12 @@ def test_a_cheat_earns_no_point_that_its_honest_twin_does_not(batch, cheat):
         assert maximum == honest[key][1]  # points come from the gradebook, not the submitted notebook
 
 
-@pytest.mark.parametrize("cheat", TAMPERING)
-def test_kernel_tampering_is_detected_and_named_in_the_notes(batch, cheat):
+@pytest.mark.parametrize("cheat", ["cheat_rewrites_assert", "cheat_monkeypatches", "cheat_reads_reference"])
+def test_kernel_tampering_earns_nothing_and_the_notes_say_which_check_capped_it(batch, cheat):
     notes = " ".join(batch["results"][cheat]["notes"])
-    assert "svm: visible tests not counted: the kernel passed hidden tests that fail out of process (" in notes
-    assert "svm_loss_vectorized" in notes.split("fail out of process (")[1]
+    assert batch["scores"][cheat][("svm", "hidden_svm_loss_vectorized")][0] == 0
+    assert batch["scores"][cheat][("svm", "test_svm_loss_vectorized")][0] == 0
+    assert "svm_loss_vectorized: " in notes  # the trusted verdict's reason
 
 
 def test_the_grading_template_holds_no_student_module_that_nbgrader_could_inject(batch):
@@ -282,11 +418,14 @@ def test_a_missing_module_is_graded_as_the_stub(batch):
     assert scores[("svm", "hidden_svm_loss_naive")][0] == 0 and scores[("svm", "hidden_svm_loss_vectorized")][0] == 0
 
 
-def test_feedback_never_shows_hidden_tests_or_their_tracebacks(batch):
+def test_feedback_never_shows_hidden_tests_their_tracebacks_or_the_reference(batch):
     pages = list((batch["course"] / "feedback").rglob("*.html"))
-    assert len(pages) >= len(batch["paths"])
+    assert len(pages) >= len(batch["paths"]) - 2  # the unreadable zips get an index page only
     hidden_source = (batch["course"] / "source" / "assignment1" / "hidden_checks.py").read_text()
     secret_lines = {line.strip() for line in hidden_source.splitlines() if len(line.strip()) > 30}
+    stub = (REPO / "cs231n" / "classifiers" / "linear_svm.py").read_text()
+    reference = (REPO / "solutions" / "cs231n" / "classifiers" / "linear_svm.py").read_text()
+    secret_lines |= {line.strip() for line in reference.splitlines() if len(line.strip()) > 30 and line.strip() not in stub}
     for page in pages:
         text = page.read_text()
         assert "BEGIN HIDDEN TESTS" not in text and "hidden_checks" not in text, page
@@ -373,3 +512,126 @@ def test_inline_questions_are_graded_by_hand_in_formgrader_and_reach_the_csv(res
     assert float(row["knn:inline_question_1"]) == 1.5
     page = (course / "feedback" / "reference" / "assignment1" / "knn.html").read_text()
     assert "1.5" in page
+
+
+# ------------------------------------------------------------------------------------- attacks on the grader
+
+def svm_autograded_text(batch, student: str) -> str:
+    return (batch["course"] / "autograded" / student / "assignment1" / "svm.ipynb").read_text()
+
+
+def test_student_code_finds_no_reference_no_other_submission_and_no_instructor_file(batch):
+    """It walked the checkout (demo outputs included), the course, the submissions folder, a second copy of
+    the course and every folder it could see, and printed whatever it found into its own feedback."""
+    text = svm_autograded_text(batch, "attack_explores")
+    assert "instructor material found: 0" in text, text[:3000]
+    assert "INSTRUCTOR FILE" not in text
+    assert batch["scores"]["attack_explores"][("svm", "hidden_svm_loss_vectorized")][0] == 0
+
+
+def test_student_code_reaches_no_service_of_the_grading_machine(batch):
+    assert "host services reached: []" in svm_autograded_text(batch, "attack_explores")
+    assert batch["world"]["services"].accepted == []
+
+
+def test_nothing_of_the_grader_is_changed_and_no_secret_leaks_into_what_it_writes(batch):
+    """Writes at the grader's paths and links at every path the grading driver writes or reads (to a
+    root-only file, the grader's site-packages, solutions/) change nothing and show nothing."""
+    assert "host files written: []" in svm_autograded_text(batch, "attack_explores")
+    protected = batch["protected"]
+    assert tree_digest(REPO / "solutions") == protected["solutions"]
+    assert set(os.listdir(batch["targets"].venv_site)) == protected["venv"]
+    assert batch["world"]["secret"].read_bytes() == protected["secret"]
+    secret = protected["secret"].strip()
+    for path in batch["course"].rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            assert secret not in path.read_bytes(), path
+    for student in ("attack_plants_links", "attack_explores"):
+        assert batch["results"][student]["status"] != "grading error", batch["results"][student]["notes"]
+
+
+def test_no_link_a_submission_planted_is_followed_into_the_course(batch):
+    for path in (batch["course"] / "autograded").rglob("*"):
+        assert not path.is_symlink(), path
+        assert stat.S_ISREG(path.lstat().st_mode) or path.is_dir(), path
+
+
+def test_vectorized_functions_that_loop_lose_their_points_with_the_reason(batch):
+    verdicts = batch["results"]["attack_vectorized_loops"]["verdicts"]
+    for name in ("svm_loss_vectorized", "softmax_loss_vectorized", "compute_distances_no_loops"):
+        assert not verdicts[name]["passed"] and "as slow as the reference" in verdicts[name]["message"], verdicts[name]
+        assert verdicts[name]["slowdown"] > 5
+    for name in ("svm_loss_naive", "softmax_loss_naive", "compute_distances_one_loop", "linear_classifier_train"):
+        assert verdicts[name]["passed"], verdicts[name]
+    scores = batch["scores"]["attack_vectorized_loops"]
+    assert scores[("svm", "test_svm_loss_vectorized")][0] == scores[("svm", "hidden_svm_loss_vectorized")][0] == 0
+    assert scores[("svm", "hidden_svm_loss_naive")][0] == scores[("svm", "hidden_svm_loss_naive")][1]
+    notes = " ".join(batch["results"]["attack_vectorized_loops"]["notes"])
+    assert "a vectorized version must not loop over the examples" in notes
+
+
+def test_the_reference_is_timed_at_about_its_own_speed(batch):
+    verdicts = batch["results"]["reference"]["verdicts"]
+    for name in ("svm_loss_vectorized", "softmax_loss_vectorized", "compute_distances_no_loops"):
+        assert verdicts[name]["passed"] and verdicts[name]["slowdown"] < 5, verdicts[name]
+
+
+def test_what_one_submission_leaves_in_tmp_is_gone_for_the_next(later_batch, batch):
+    assert later_batch["scores"]["attack_stash_reader"][("svm", "hidden_svm_loss_vectorized")][0] == 0
+    assert "found a stash" not in svm_autograded_text(batch, "attack_stash_reader")
+    stash = batch["targets"].stash
+    for folder in (Path(tempfile.gettempdir()), Path("/dev/shm"), batch["course"], batch["submissions"]):
+        assert not list(folder.glob(f"**/{stash}")), folder
+    # The writer's own work is correct and earned its points.
+    writer = batch["scores"]["attack_stash_writer"]
+    assert writer[("svm", "hidden_svm_loss_vectorized")][0] == writer[("svm", "hidden_svm_loss_vectorized")][1]
+
+
+def test_a_reply_that_lies_about_its_size_or_is_an_npz_bomb_fails_only_its_function(batch):
+    result = batch["results"]["attack_lies_to_the_grader"]
+    assert result["status"] != "grading error"
+    verdicts = result["verdicts"]
+    for name in ("svm_loss_naive", "svm_loss_vectorized"):
+        assert not verdicts[name]["passed"] and "not its outputs" in verdicts[name]["message"], verdicts[name]
+    assert verdicts["linear_classifier_predict"]["passed"] and verdicts["softmax_loss_naive"]["passed"]
+    scores = batch["scores"]["attack_lies_to_the_grader"]
+    assert scores[("svm", "hidden_svm_loss_naive")][0] == 0 and scores[("svm", "hidden_svm_loss_vectorized")][0] == 0
+
+
+def test_memory_held_by_many_children_is_capped_for_the_submission_as_a_whole(batch):
+    result = batch["results"]["attack_memory_children"]
+    assert result["status"] != "grading error"
+    if sandbox.Sandbox().cgroups is None:
+        pytest.skip("no cgroup can be created here: memory is capped per process only")
+    assert result["peak_memory_mb"] is not None and result["peak_memory_mb"] <= MEMORY_CAP / 2**20
+    assert any("memory cap" in note for note in result["notes"]), result["notes"]
+
+
+def test_100_mb_of_output_is_cut_to_a_marked_megabyte(batch):
+    notebook = batch["course"] / "autograded" / "attack_prints_a_lot" / "assignment1" / "svm.ipynb"
+    page = batch["course"] / "feedback" / "attack_prints_a_lot" / "assignment1" / "svm.html"
+    assert notebook.stat().st_size < 4 << 20 and page.stat().st_size < 4 << 20
+    assert "[output truncated]" in notebook.read_text() and "[output truncated]" in page.read_text()
+
+
+def test_a_zip_bomb_is_refused_without_being_inflated(batch):
+    result = batch["results"]["attack_zip_bomb"]
+    assert result["status"] == "not gradable"
+    assert "svm.ipynb" in result["notes"][0] and "re-run collectSubmission.sh" in result["notes"][0]
+
+
+def test_named_pipes_where_the_notebooks_are_written_cost_only_their_own_submission(pipe_batch):
+    assert sorted(pipe_batch["summary"]["graded"]) == ["attack_named_pipes", "honest_wrong"]
+    honest, piped = pipe_batch["scores"]["honest_wrong"], pipe_batch["scores"]["attack_named_pipes"]
+    assert honest[("svm", "hidden_svm_loss_naive")][0] == honest[("svm", "hidden_svm_loss_naive")][1]
+    for key, (score, _) in autograded_cells(piped).items():
+        assert score <= honest[key][0], key
+
+
+def test_no_grading_process_or_control_group_outlives_its_submission(batch, later_batch):
+    assert uid_processes() == []
+    found = sandbox.cgroup.detect()
+    if found is not None:
+        for parent in found[1]:
+            leftover = [p for p in parent.iterdir() if p.is_dir()] if parent.is_dir() else []
+            assert leftover == [], leftover

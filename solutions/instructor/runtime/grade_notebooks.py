@@ -68,9 +68,32 @@ class GuardedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._broken = None
+        self._output_sizes, self._truncated = {}, set()
         self._notebook = (resources or {}).get("nbgrader", {}).get("notebook", "?")
         self.timeout_func = self._cell_budget
         return super().preprocess(nb, resources, km)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most ``outputs.CELL_OUTPUT_LIMIT`` characters of a cell's output as it arrives: a print of
+        gigabytes never sits in this process, and a visible line says what was dropped. Errors are kept."""
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None or out.get("output_type") == "error":
+            return out
+        before = self._output_sizes.get(cell_index, 0)
+        size = len(json.dumps(out))
+        self._output_sizes[cell_index] = before + size
+        if before + size <= outputs.CELL_OUTPUT_LIMIT:
+            return out
+        room = outputs.CELL_OUTPUT_LIMIT - before
+        if out.get("output_type") == "stream" and room > 0 and outs and outs[-1] is out:
+            out["text"] = out["text"][:room]
+        elif outs and outs[-1] is out:
+            outs.pop()
+        if cell_index not in self._truncated:
+            self._truncated.add(cell_index)
+            outs.append(new_output("stream", name="stdout",
+                                   text=f"\n{outputs.MARK}: output past {outputs.CELL_OUTPUT_LIMIT:,} characters was not kept\n"))
+        return out
 
     def _cell_budget(self, cell):
         return max(1, int(min(self.cell_timeout, self.deadline - time.time())))
