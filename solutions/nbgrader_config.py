@@ -14,8 +14,10 @@ c.CourseDirectory.course_id = "cs231n"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # nbgrader copies every non-notebook file of source/<assignment>/ into the release verbatim. The hidden
-# checks are instructor-only: the release never gets them (the grader brings its own copy to each worker).
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*", "hidden_checks.py"]
+# checks and their calling convention are the grader's: the release never gets them, and the grader runs
+# them outside the student's sandbox.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*", "hidden_checks.py",
+                            "graded_calls.py"]
 
 # At autograde nbgrader overwrites every submitted file that also exists in the source folder; the
 # student's classifier modules are the work being graded, so they must never be replaced.

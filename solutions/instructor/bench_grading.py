@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import autograde, intake, isolation
+from . import autograde, intake
 from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS, REPO_ROOT, reference_dir, tool_env
 from .demo import reference_submission
 from .worker import Settings, build_template, trusted_package_files
@@ -114,7 +114,7 @@ def this_command(scratch: Path, zips: Path, data: Path, jobs: int) -> tuple[floa
     """(one-time template seconds, batch wall seconds, batch CPU seconds) with ``jobs`` slots."""
     course = copy_course(scratch / f"jobs{jobs}")
     settings = Settings(course_dir=course, repo_root=REPO_ROOT, work_dir=course / "grading-work", data_dir=data,
-                        cell_timeout=300, submission_timeout=1800, mode=isolation.detect_mode())
+                        cell_timeout=300, submission_timeout=1800)
     started = time.monotonic()
     build_template(settings)
     setup = time.monotonic() - started
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--class-size", type=int, default=500, help="class size of the projection (default 500)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench-results" / "grading.json")
     args = parser.parse_args(argv)
-    results = {"cores": os.cpu_count(), "submissions": args.submissions, "confinement": isolation.detect_mode()}
+    results = {"cores": os.cpu_count(), "submissions": args.submissions, "sandbox": Settings(REPO_ROOT, REPO_ROOT, REPO_ROOT, REPO_ROOT).sandbox.describe()}
     with tempfile.TemporaryDirectory(prefix="cs231n-bench-grading-", dir=REPO_ROOT / "dist" if (REPO_ROOT / "dist").is_dir() else None) as scratch:
         scratch = Path(scratch)
         os.chmod(scratch, 0o755)

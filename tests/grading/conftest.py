@@ -11,44 +11,26 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))  # the helpers beside this file: fixture_course, samples
-
-from fixture_course import write_course  # noqa: E402
+    sys.path.insert(0, str(HERE))  # the helpers beside this file: samples
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_SOURCE = REPO / "solutions" / "source" / "assignment1"
 
 
-def real_source_present() -> bool:
-    return all((REAL_SOURCE / name).is_file() for name in ("knn.ipynb", "svm.ipynb", "softmax.ipynb", "hidden_checks.py"))
-
-
 @pytest.fixture(scope="session")
 def grading_course(tmp_path_factory) -> Path:
-    """A course folder like solutions/: its nbgrader_config.py and source (the stand-in when absent)."""
+    """A course folder like solutions/: its nbgrader_config.py and source (notebooks, hidden checks)."""
     course = tmp_path_factory.mktemp("course")
     shutil.copy2(REPO / "solutions" / "nbgrader_config.py", course / "nbgrader_config.py")
-    source = course / "source" / "assignment1"
-    if real_source_present():
-        shutil.copytree(REAL_SOURCE, source, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    else:
-        write_course(source)
+    shutil.copytree(REAL_SOURCE, course / "source" / "assignment1",
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     return course
 
 
 @pytest.fixture(scope="session")
-def release_notebooks(grading_course) -> dict[str, str]:
-    """The student notebooks of the test course (what students fill in).
-
-    For the real course these are the committed ``assignment1/*.ipynb`` (tests/release proves them fresh);
-    the stand-in course gets its own from nbgrader.
-    """
-    if real_source_present():
-        return {name: (REPO / "assignment1" / f"{name}.ipynb").read_text(encoding="utf-8")
-                for name in ("knn", "svm", "softmax")}
-    from solutions.instructor.release import generate_notebooks
-
-    return generate_notebooks(grading_course)
+def release_notebooks() -> dict[str, str]:
+    """The committed student notebooks ``assignment1/*.ipynb`` (tests/release proves them fresh)."""
+    return {name: (REPO / "assignment1" / f"{name}.ipynb").read_text(encoding="utf-8") for name in ("knn", "svm", "softmax")}
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,10 +43,32 @@ def test_deleted_test_cells_are_added_back(config):
     assert config.OverwriteCells.add_missing_cells is True
 
 
-def test_hidden_checks_are_ignored_by_the_release_but_kept_by_the_grading_workers(config):
-    assert "hidden_checks.py" in config.CourseDirectory.ignore
-    driver = (REPO / "solutions" / "instructor" / "runtime" / "grade_notebooks.py").read_text()
-    assert '"ignore": [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*"]' in driver
+def test_hidden_checks_are_ignored_by_the_release(config):
+    assert {"hidden_checks.py", "graded_calls.py"} <= set(config.CourseDirectory.ignore)
+
+
+def test_the_sandbox_input_holds_no_hidden_test_reference_or_solution(grading_course, grading_data, tmp_path):
+    """What a submission's grading sandbox is given: cell definitions, the trusted package, the submission."""
+    import sqlite3
+
+    from solutions.instructor.worker import HIDDEN_CELL_STAND_IN, Settings, build_template, prepare_input
+
+    course = tmp_path / "course"
+    shutil.copytree(grading_course, course)
+    settings = Settings(course_dir=course, repo_root=REPO, work_dir=tmp_path / "work", data_dir=grading_data)
+    template = build_template(settings)
+    submitted = tmp_path / "submitted"
+    shutil.copytree(REPO / "cs231n" / "classifiers", submitted / "cs231n" / "classifiers")
+    folder = prepare_input(settings, template, "s1", submitted, tmp_path / "in", deadline=0)
+    names = {path.name for path in folder.rglob("*")}
+    assert not names & {"hidden_checks.py", "graded_calls.py", "nbgrader_config.py", "knn.ipynb", "svm.ipynb"}
+    text = b"".join(path.read_bytes() for path in folder.rglob("*") if path.is_file())
+    for secret in (b"BEGIN SOLUTION", b"BEGIN HIDDEN TESTS", b"hidden_checks.check", b"CS231N_REFERENCE_DIR"):
+        assert secret not in text, secret
+    with sqlite3.connect(folder / "course" / "gradebook.db") as db:
+        hidden = db.execute("SELECT source FROM source_cell WHERE name LIKE 'hidden%'").fetchall()
+    assert hidden and {row[0] for row in hidden} == {HIDDEN_CELL_STAND_IN}
+    assert all(oct(path.stat().st_mode)[-3:] in ("755", "644") for path in folder.rglob("*"))
 
 
 def test_nbgrader_finds_alembic_without_the_environment_on_path(tmp_path, monkeypatch):
@@ -92,18 +115,17 @@ def test_feedback_strips_hidden_tests_and_their_tracebacks():
                                                                         "text/plain": "<Figure>"})]
     notebook = nbformat.v4.new_notebook(cells=[cell, html_cell])
     feedback.sanitize(notebook, {"svm_loss_naive": {"passed": False, "message": "svm_loss_naive: dW differs"}})
-    assert cell.source == "# the visible part"
+    assert cell.source == "# hidden tests (run by the grader)"
     assert [o["text"] for o in cell.outputs] == ["hidden tests: failed (svm_loss_naive: dW differs)\n"]
     assert html_cell.outputs[0]["data"] == {"text/plain": "<Figure>"}
 
 
-def test_grading_kernels_see_nbgrader_execution_and_the_fast_setting(grading_course, grading_data, tmp_path):
-    from solutions.instructor.worker import Settings, kernel_env
+def test_sandboxed_processes_get_the_fast_setting_and_no_path_to_instructor_files(grading_course, grading_data, tmp_path):
+    from solutions.instructor.worker import DATA_TARGET, Settings, sandbox_env
 
     settings = Settings(course_dir=grading_course, repo_root=REPO, work_dir=tmp_path, data_dir=grading_data)
-    env = kernel_env(tmp_path / "home", settings, tmp_path / "reference")
-    assert env["CS231N_QUICK"] == "1" and env["CIFAR10_DIR"] == str(grading_data)
-    # nbgrader itself sets NBGRADER_EXECUTION=autograde around execution; the grader adds nothing that
-    # reveals where the instructor's files are, except the copy of the reference the in-kernel check needs.
-    assert "NBGRADER_EXECUTION" not in env
-    assert not any(str(REPO / "solutions") in value for value in env.values())
+    env = sandbox_env(settings)
+    assert env["CS231N_QUICK"] == "1" and env["CIFAR10_DIR"] == DATA_TARGET
+    # nbgrader itself sets NBGRADER_EXECUTION=autograde around execution; the grader names no instructor path.
+    assert "NBGRADER_EXECUTION" not in env and "CS231N_REFERENCE_DIR" not in env
+    assert not any(str(REPO / "solutions") in value or str(grading_course) in value for value in env.values())
