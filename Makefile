@@ -9,14 +9,14 @@ STAMP := $(VENV)/.installed-requirements
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test venv browser stubs notebooks release bench data clean-venv
+.PHONY: demo test venv browser sandbox stubs notebooks release bench data clean-venv
 
-demo: venv
+demo: venv sandbox
 	$(PY) -m solutions.instructor.demo
 
 # --dist loadfile: each test file runs whole on one worker, so a module-scoped fixture (the graded batch)
 # is built once. (xdist's loadgroup no longer groups with pytest 9.2: pytest-xdist issue 1386.)
-test: venv browser
+test: venv browser sandbox
 	$(PY) -m pytest -n auto --dist loadfile
 
 venv: $(STAMP)
@@ -28,6 +28,17 @@ $(STAMP): requirements.txt solutions/student/requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
+
+# The autograder runs student code in bubblewrap sandboxes (Debian/Ubuntu package bubblewrap; Fedora and Arch
+# name it the same); install it where apt is at hand and we are root. Without it the autograder refuses to
+# grade, the demo grades its trusted reference submission without a sandbox, and the grading tests skip.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing bubblewrap for the grading sandbox"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
+	      || echo "bubblewrap could not be installed: the autograder will refuse to grade (see README)"; \
+	  else echo "bubblewrap is absent and cannot be installed here: see the README's grading section"; fi; }
 
 # The web demo's browser tests drive Debian's chromium; install it where apt is at hand and we are root.
 browser:
