@@ -278,13 +278,13 @@ def grade_all(
     if not (source_dir(course_dir) / "hidden_checks.py").is_file():
         raise FileNotFoundError(f"{source_dir(course_dir) / 'hidden_checks.py'} is missing")
     box = settings.sandbox
-    box.check()
     claimed = contextlib.nullcontext()
     if box.uid(0) is not None:
         check_readable(settings.data_dir)
         sandbox.check_uid_range(box.uid_base, jobs)
         claimed = sandbox.claim_uids(box.uid_base, jobs)
     with claimed:
+        box.check()  # under the claim: its probe runs as the first slot's uid
         return _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_timeout, write_feedback,
                             csv_path, progress)
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 
 from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS
+from .sandbox import UNSAFE_WARNING
 
 UNSAFE_MIME = ("text/html", "application/javascript", "application/vnd.jupyter.widget-view+json")
 
@@ -125,6 +126,8 @@ def render_student(course_dir: Path, student: str) -> list[Path]:
             continue
         notebook = nbformat.read(source, as_version=4)
         sanitize(notebook, verdicts)
+        if result.get("sandbox") == UNSAFE_WARNING:
+            notebook.cells.insert(0, nbformat.v4.new_markdown_cell(f"**WARNING: {result['sandbox']}.**"))
         info = grades[name]
         for cell in notebook.cells:
             meta = cell.get("metadata", {}).get("nbgrader")

@@ -5,7 +5,7 @@ Modules, one job each: ``timing`` (medians, spreads, side-by-side pairs, peak me
 ``report`` (rows, verdicts, table, JSON), ``settings`` (shapes and run counts), ``data`` (real or generated
 data), ``kernels`` (losses, kNN, training), ``loading`` and ``probe`` (loading and preprocessing),
 ``notebooks`` and ``run_notebook`` (the solution notebooks end to end), ``grading`` (the autograder's
-throughput), ``fetch`` (the fetch script over a
+throughput), ``sandbox`` (what the grading sandbox costs, and the vectorization check's margin), ``fetch`` (the fetch script over a
 loopback mirror).
 Run it with ``python -m solutions.instructor.bench`` (``make bench``).
 """
@@ -22,6 +22,7 @@ from .grading import run_grading
 from .kernels import run_knn, run_losses, run_training
 from .loading import run_loading
 from .notebooks import run_notebooks
+from .sandbox import run_sandbox
 from .report import Report, table_lines
 
 USES_LOSS_ARRAYS = {"losses", "training"}
@@ -32,6 +33,7 @@ SECTIONS = {
     "loading": run_loading,
     "notebooks": run_notebooks,
     "grading": run_grading,
+    "sandbox": run_sandbox,
     "fetch": run_fetch,
 }
 

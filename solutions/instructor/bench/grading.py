@@ -56,11 +56,12 @@ def prepare(work: Path, source_dir: Path, count: int) -> tuple:
     return course, submissions
 
 
-def grade(course: Path, submissions: Path, data_dir: Path, jobs: int, force: bool = True) -> float:
+def grade(course: Path, submissions: Path, data_dir: Path, jobs: int, force: bool = True, extra=()) -> float:
     """Wall seconds of one autograder run over every submission with ``jobs`` slots (all regraded when
-    ``force``; else every recorded submission is skipped and only the fixed work is left)."""
+    ``force``; else every recorded submission is skipped and only the fixed work is left), with ``extra``
+    options."""
     command = [sys.executable, "-m", "solutions.instructor.autograde", str(submissions), "--jobs", str(jobs),
-               "--course", str(course), "--data", str(data_dir)] + (["--force"] if force else [])
+               "--course", str(course), "--data", str(data_dir)] + (["--force"] if force else []) + list(extra)
     result = run_child(command, cwd=str(REPO_ROOT), timeout=3600)
     if result.returncode != 0:
         raise RuntimeError(f"the autograder failed (exit {result.returncode}): {result.stderr.strip()[-800:]}")

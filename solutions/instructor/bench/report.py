@@ -49,7 +49,7 @@ class Row:
     value : Stats
         The measured quantity (seconds, or bytes for memory rows).
     unit : str
-        ``"s"`` or ``"B"``.
+        ``"s"``, ``"B"``, or ``"x"`` for a measured ratio.
     ratio : Stats
         ``value`` as a multiple of ``basis`` (per-pair ratios when they were timed side by side).
     basis : str
@@ -152,7 +152,9 @@ def machine_description() -> dict:
 
 
 def format_quantity(value: float, unit: str) -> str:
-    """``0.01234, "s"`` -> ``'12.3 ms'``; ``1.5e9, "B"`` -> ``'1.50 GB'``."""
+    """``0.01234, "s"`` -> ``'12.3 ms'``; ``1.5e9, "B"`` -> ``'1.50 GB'``; ``31.2, "x"`` -> ``'31.2x'``."""
+    if unit == "x":
+        return f"{value:.1f}x"
     if unit == "s":
         if value < 1e-3:
             return f"{value * 1e6:.0f} us"
@@ -164,7 +166,7 @@ def format_quantity(value: float, unit: str) -> str:
             if abs(value) >= scale:
                 return f"{value / scale:.2f} {name}"
         return f"{value:.0f} B"
-    raise ValueError(f"unit must be 's' or 'B', got {unit!r}")
+    raise ValueError(f"unit must be 's', 'B' or 'x', got {unit!r}")
 
 
 HEADER = ("section", "item", "measured (median)", "spread", "ratio", "relative to", "target", "verdict")
