@@ -307,12 +307,13 @@ def test_uids_of_existing_accounts_are_refused():
 
 
 def test_a_grading_uid_held_by_another_run_is_refused_and_freed_when_that_run_ends():
-    with sandbox.claim_uids(UID_BASE + 10, 2):
-        with pytest.raises(RuntimeError, match=rf"the grading uid {UID_BASE + 11} is in use by another grading run .*--uid-base"):
-            with sandbox.claim_uids(UID_BASE + 11, 1):
+    base = UID_BASE + 500  # clear of the ranges the grading tests claim
+    with sandbox.claim_uids(base, 2):
+        with pytest.raises(RuntimeError, match=rf"the grading uid {base + 1} is in use by another grading run .*--uid-base"):
+            with sandbox.claim_uids(base + 1, 1):
                 pass
-        assert sandbox.free_uid_base(2, start=UID_BASE + 10) >= UID_BASE + 12
-    with sandbox.claim_uids(UID_BASE + 10, 2):  # released on exit: a later run gets them
+        assert sandbox.free_uid_base(2, start=base) == base + 16  # the next range along
+    with sandbox.claim_uids(base, 2):  # released on exit: a later run gets them
         pass
 
 
