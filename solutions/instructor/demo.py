@@ -97,6 +97,20 @@ def reference_submission(folder: Path) -> Path:
     return write_zip(reference_files(release), folder / "reference.zip")
 
 
+def grading_settings(autograde_options: list[str], submissions: Path, course: Path, data: Path, jobs: int):
+    """The autograder's options for the demo (``autograde_options`` passed through) and its settings.
+
+    Without ``--uid-base`` the first range of grading uids that no account owns and no other grading run
+    holds is taken, so the demo runs beside a real grading run.
+    """
+    options = autograde.build_parser().parse_args(
+        [str(submissions), "--course", str(course), "--data", str(data), "--jobs", str(jobs),
+         "--cell-timeout", "120", "--submission-timeout", "900", *autograde_options])
+    if not any(option.startswith("--uid-base") for option in autograde_options):
+        options.uid_base = sandbox.free_uid_base(jobs)
+    return options, autograde.settings_from_args(options)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -129,12 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     step("4/4 autograde (fast grading setting)")
     jobs = max(1, args.jobs)
-    options = autograde.build_parser().parse_args(
-        [str(submissions), "--course", str(course), "--data", str(data), "--jobs", str(jobs),
-         "--cell-timeout", "120", "--submission-timeout", "900", *autograde_options])
-    if "--uid-base" not in " ".join(autograde_options):
-        options.uid_base = sandbox.free_uid_base(jobs)
-    settings = autograde.settings_from_args(options)
+    options, settings = grading_settings(autograde_options, submissions, course, data, jobs)
     try:
         settings.sandbox.check()
     except sandbox.SandboxUnavailable as error:
