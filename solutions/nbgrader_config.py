@@ -49,3 +49,15 @@ c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\n"
               "raise NotImplementedError(\"write your code in this cell where it says YOUR CODE HERE, then run it again\")"
 }
+
+# Formgrader renders a submission with nbgrader's "formgrade" template, which loads MathJax from a CDN.
+# instructor/templates/formgrade/mathjax.html.j2 replaces that with the MathJax that the jupyter-server-mathjax
+# package serves from the Jupyter server itself. Setting the base folders replaces formgrader's own list, so
+# nbgrader's folder follows this project's. Only the "formgrade" template has a folder here: nbgrader's
+# other templates ("feedback" of `nbgrader generate_feedback`) are found as before.
+import nbgrader  # noqa: E402 (the path of nbgrader's templates)
+
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "instructor", "templates"),
+    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+]

@@ -20,7 +20,7 @@ The main thread alone writes the gradebook (``solutions/gradebook.db``): nbgrade
 takes one writer. A submission whose zip has not changed since it was recorded is skipped (``--force``
 regrades), so an interrupted run picks up where it stopped, and every finished submission is committed
 as soon as it is scored. Then feedback HTML (``solutions/feedback/<student>/assignment1/``) and the grades
-CSV (``solutions/grades.csv``) are written.
+CSV (``solutions/cs231n-grades.csv``) are written.
 """
 
 from __future__ import annotations
@@ -353,7 +353,7 @@ def _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_time
         stale = [s for s in everyone if s in graded_now or not (course_dir / "feedback" / s / ASSIGNMENT / "index.html").is_file()]
         with tqdm(total=len(stale), desc="feedback", unit="student", disable=not progress or not stale) as fbar:
             feedback.render_all(course_dir, stale, jobs, progress=fbar.update)
-    csv_file = feedback.export_csv(course_dir, csv_path or course_dir / "grades.csv")
+    csv_file = feedback.export_csv(course_dir, csv_path or feedback.default_csv(course_dir))
     return {"graded": sorted(graded_now), "skipped": skipped, "warnings": warnings, "csv": csv_file,
             "sandbox": settings.sandbox.describe()}
 
@@ -389,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="first of the unprivileged uids used when grading as root (default %(default)s)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="grade without bubblewrap: student code can read and change everything the grader can")
-    parser.add_argument("--csv", type=Path, default=None, help="grades CSV (default: <course>/grades.csv)")
+    parser.add_argument("--csv", type=Path, default=None, help=f"grades CSV (default: <course>/{feedback.CSV_NAME})")
     parser.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     return parser
 

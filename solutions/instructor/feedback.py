@@ -10,6 +10,13 @@ the restored test cells in full, and a failing hidden test prints a traceback th
 Here each ``hidden_NAME`` cell keeps only its visible part and a one-line verdict; its outputs (which
 could print hidden inputs) and tracebacks are dropped. HTML and JavaScript outputs are dropped from every
 cell so that nothing a submission printed runs in a reader's browser.
+
+A written answer that waits for manual grading (no automatic and no manual score) is *pending*, not 0:
+the pages and the CSV say "pending" for it and count its points apart. An answer left as released already
+scored 0 with the comment "No response." (:mod:`solutions.instructor.record`).
+
+The pages render their maths with a copy of MathJax 3 (the PyPI package django-static-mathjax) that each
+student's folder gets beside the pages, so they work opened from the file system with no network.
 """
 
 from __future__ import annotations
@@ -17,9 +24,12 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import csv
+import filecmp
 import html
 import json
+import importlib.resources
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -29,10 +39,22 @@ from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS
 from .sandbox import UNSAFE_WARNING
 
 UNSAFE_MIME = ("text/html", "application/javascript", "application/vnd.jupyter.widget-view+json")
+# Not nbgrader's grades.csv: `nbgrader export` writes that name in the course folder.
+CSV_NAME = "cs231n-grades.csv"
+PENDING = "pending"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Beside each student's pages, the MathJax files that templates/cs231n_feedback/mathjax.html.j2 loads:
+# path inside the package's es5/ folder (LICENSE: one folder up) -> path inside MATHJAX_DIR.
+MATHJAX_DIR = "mathjax"
+MATHJAX_FILES = {"tex-svg-full.js": "tex-svg-full.js", "ui/safe.js": "ui/safe.js", "../LICENSE": "LICENSE"}
 
 
 def db_url(course_dir: Path) -> str:
     return f"sqlite:///{course_dir / 'gradebook.db'}"
+
+
+def default_csv(course_dir: Path) -> Path:
+    return course_dir / CSV_NAME
 
 
 def results_dir(course_dir: Path) -> Path:
@@ -77,6 +99,11 @@ def sanitize(notebook, verdicts: dict[str, dict]) -> None:
 
 
 def _exporter():
+    """nbconvert's HTML exporter with templates/cs231n_feedback, which extends nbgrader's feedback template.
+
+    nbgrader's template folder is a plain search path (for ``feedback/index.html.j2``), not a base folder:
+    this project's template comes first, so its ``mathjax.html.j2`` replaces nbconvert's.
+    """
     from nbconvert.exporters import HTMLExporter
     from traitlets.config import Config
 
@@ -84,25 +111,63 @@ def _exporter():
 
     base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
     config = Config()
-    config.HTMLExporter.template_name = "feedback"
-    config.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
-    config.HTMLExporter.extra_template_paths = [str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+    config.HTMLExporter.template_name = "cs231n_feedback"
+    config.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
+    config.HTMLExporter.extra_template_paths = [
+        str(base / "templates"), str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css"),
+    ]
     return HTMLExporter(config=config)
 
 
+def mathjax_source() -> Path:
+    """The ``es5`` folder of MathJax 3 in the package django-static-mathjax (import name ``mathjax``)."""
+    try:
+        folder = Path(str(importlib.resources.files("mathjax"))) / "static" / "mathjax" / "es5"
+    except ModuleNotFoundError:
+        folder = None
+    if folder is None or not all((folder / name).is_file() for name in MATHJAX_FILES):
+        raise FileNotFoundError(
+            "the feedback pages need MathJax 3 from the package django-static-mathjax, which is not installed "
+            "in this environment (or lacks es5/tex-svg-full.js); install it with "
+            "`pip install -r requirements.txt`"
+        )
+    return folder
+
+
+def copy_mathjax(out_dir: Path) -> None:
+    """Put the MathJax files the pages load into ``out_dir/MATHJAX_DIR``; a file already equal is kept."""
+    source = mathjax_source()
+    for name, target_name in MATHJAX_FILES.items():
+        origin, target = source / name, out_dir / MATHJAX_DIR / target_name
+        if target.is_file() and filecmp.cmp(origin, target, shallow=False):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(origin, target)
+
+
+def is_pending(grade) -> bool:
+    """A gradebook grade with no score yet: an answered written question before manual grading."""
+    return grade.auto_score is None and grade.manual_score is None
+
+
 def _grades(course_dir: Path, student: str) -> dict[str, dict]:
-    """Per notebook: total score, max score and per-cell (score, max, comment), from the gradebook."""
+    """Per notebook, from the gradebook: score, max score, pending points and per-cell (score, max), comment.
+
+    A pending cell's score is None; the notebook's score counts it as 0 and ``pending`` holds its points.
+    """
     from nbgrader.api import Gradebook
 
     grades = {}
     with Gradebook(db_url(course_dir)) as gradebook:
         submission = gradebook.find_submission(ASSIGNMENT, student)
         for notebook in submission.notebooks:
-            cells = {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
+            cells = {grade.name: (None if is_pending(grade) else grade.score, grade.max_score)
+                     for grade in notebook.grades}
             comments = {comment.name: comment.comment for comment in notebook.comments}
             penalty = notebook.late_submission_penalty or 0
             grades[notebook.name] = {
                 "score": notebook.score - penalty, "max_score": notebook.max_score,
+                "pending": sum(maximum for score, maximum in cells.values() if score is None),
                 "late_penalty": penalty, "cells": cells, "comments": comments,
                 "needs_manual_grade": notebook.needs_manual_grade,
             }
@@ -110,7 +175,10 @@ def _grades(course_dir: Path, student: str) -> dict[str, dict]:
 
 
 def render_student(course_dir: Path, student: str) -> list[Path]:
-    """Write ``feedback/<student>/assignment1/{index.html, <notebook>.html}``; return the written paths."""
+    """Write ``feedback/<student>/assignment1/{index.html, <notebook>.html}`` and the pages' ``mathjax/``.
+
+    Returns the written pages.
+    """
     result = load_result(course_dir, student)
     verdicts = result.get("verdicts", {})
     grades = _grades(course_dir, student)
@@ -135,10 +203,12 @@ def render_student(course_dir: Path, student: str) -> list[Path]:
                 meta["score"], meta["points"] = info["cells"][meta["grade_id"]]
             if meta and meta.get("grade_id") in info["comments"]:
                 meta["comment"] = info["comments"][meta["grade_id"]]
-        exporter = exporter or _exporter()
+        if exporter is None:
+            exporter = _exporter()
+            copy_mathjax(out_dir)
         resources = {"nbgrader": {
             "notebook": name, "score": info["score"], "max_score": info["max_score"],
-            "late_penalty": info["late_penalty"],
+            "pending": info["pending"], "late_penalty": info["late_penalty"],
         }}
         body, _ = exporter.from_notebook_node(notebook, resources=resources)
         target.write_text(body, encoding="utf-8")
@@ -149,23 +219,31 @@ def render_student(course_dir: Path, student: str) -> list[Path]:
     return written
 
 
+def _pending_text(points: float) -> str:
+    if points <= 0:
+        return ""
+    return f", {points:g} point{'' if points == 1 else 's'} {PENDING} (written answers not graded yet)"
+
+
 def summary_html(student: str, grades: dict[str, dict], result: dict) -> str:
-    """A short page: total, per-notebook scores with links, and every grading note."""
+    """A short page: total, per-notebook scores with links, points pending, and every grading note."""
     total = sum(info["score"] for info in grades.values())
     maximum = sum(info["max_score"] for info in grades.values())
+    pending = sum(info["pending"] for info in grades.values())
     rows = []
     for name in NOTEBOOKS:
         info = grades.get(name)
         if info is None:
             continue
         link = f'<a href="{name}.html">{name}</a>' if result.get("notebooks", {}).get(name) == "graded" else name
-        pending = " (written answers not graded yet)" if info["needs_manual_grade"] else ""
-        rows.append(f"<tr><td>{link}</td><td>{info['score']:g} / {info['max_score']:g}{pending}</td></tr>")
+        score = f"{info['score']:g} / {info['max_score']:g}{_pending_text(info['pending'])}"
+        rows.append(f"<tr><td>{link}</td><td>{score}</td></tr>")
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in result.get("notes", []))
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
         f"<title>{html.escape(student)}: {ASSIGNMENT}</title></head><body>\n"
-        f"<h1>{ASSIGNMENT}: {html.escape(student)}</h1>\n<p>Score: {total:g} / {maximum:g}</p>\n"
+        f"<h1>{ASSIGNMENT}: {html.escape(student)}</h1>\n"
+        f"<p>Score: {total:g} / {maximum:g}{_pending_text(pending)}</p>\n"
         f"<table>{''.join(rows)}</table>\n"
         + (f"<h2>Grading notes</h2><ul>{notes}</ul>\n" if notes else "")
         + "</body></html>\n"
@@ -173,7 +251,11 @@ def summary_html(student: str, grades: dict[str, dict], result: dict) -> str:
 
 
 def export_csv(course_dir: Path, path: Path) -> Path:
-    """Write the grades CSV: one row per student, totals, per-cell scores, status and notes."""
+    """Write the grades CSV: one row per student, totals, per-cell scores, status and notes.
+
+    A cell waiting for manual grading reads "pending" and ``pending_points`` adds up such cells' points;
+    ``score`` counts them as 0.
+    """
     from nbgrader.api import Gradebook
 
     with Gradebook(db_url(course_dir)) as gradebook:
@@ -187,16 +269,20 @@ def export_csv(course_dir: Path, path: Path) -> Path:
         for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
             student = submission.student.id
             result = load_result(course_dir, student)
-            scores = {}
+            scores, pending = {}, 0.0
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
-                    scores[(notebook.name, grade.name)] = grade.score
+                    if is_pending(grade):
+                        scores[(notebook.name, grade.name)] = PENDING
+                        pending += grade.max_score
+                    else:
+                        scores[(notebook.name, grade.name)] = f"{grade.score:g}"
             rows.append(
                 [student, submission.timestamp.isoformat() if submission.timestamp else "",
                  result.get("status", ""), f"{submission.score:g}", f"{submission.max_score:g}",
-                 f"{submission.code_score:g}", f"{submission.max_code_score:g}",
+                 f"{pending:g}", f"{submission.code_score:g}", f"{submission.max_code_score:g}",
                  "yes" if submission.needs_manual_grade else "no"]
-                + [f"{scores.get(key, 0):g}" for key in cell_names]
+                + [scores.get(key, "0") for key in cell_names]
                 + [" | ".join(result.get("notes", []))]
             )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -204,8 +290,8 @@ def export_csv(course_dir: Path, path: Path) -> Path:
     with open(partial, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(
-            ["student_id", "timestamp", "status", "score", "max_score", "autograded_score", "autograded_max",
-             "needs_manual_grading"]
+            ["student_id", "timestamp", "status", "score", "max_score", "pending_points", "autograded_score",
+             "autograded_max", "needs_manual_grading"]
             + [f"{notebook}:{cell}" for notebook, cell in cell_names]
             + ["notes"]
         )
@@ -235,14 +321,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--course", type=Path, default=COURSE_DIR, help="nbgrader course folder (default: solutions/)")
     parser.add_argument("--student", action="append", help="only this student (repeatable)")
-    parser.add_argument("--csv", type=Path, default=None, help="grades CSV path (default: <course>/grades.csv)")
+    parser.add_argument("--csv", type=Path, default=None, help=f"grades CSV path (default: <course>/{CSV_NAME})")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
     from .record import recorded_students
 
     students = args.student or sorted(recorded_students(db_url(args.course)))
     render_all(args.course, students, args.jobs)
-    csv_path = export_csv(args.course, args.csv or args.course / "grades.csv")
+    csv_path = export_csv(args.course, args.csv or default_csv(args.course))
     print(f"feedback for {len(students)} students in {args.course / 'feedback'}; grades in {csv_path}")
     return 0
 

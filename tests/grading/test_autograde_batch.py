@@ -231,9 +231,9 @@ def pipe_batch(grading_course, release_notebooks, grading_data, tmp_path_factory
 def rerun(batch):
     """The same command again over the same folder: it must change nothing."""
     course = batch["course"]
-    before = dump(course), (course / "grades.csv").read_bytes()
+    before = dump(course), (course / feedback.CSV_NAME).read_bytes()
     summary = run_batch(course, batch["data"], batch["submissions"])
-    return {"summary": summary, "before": before, "after": (dump(course), (course / "grades.csv").read_bytes())}
+    return {"summary": summary, "before": before, "after": (dump(course), (course / feedback.CSV_NAME).read_bytes())}
 
 
 @pytest.fixture(scope="module")
@@ -388,7 +388,7 @@ def test_a_corrupt_zip_scores_zero_with_its_reason_in_the_csv_and_feedback(batch
     assert result["status"] == "not gradable"
     assert result["notes"][0].startswith("submission not gradable: ")
     assert all(score == 0 for score, _ in batch["scores"]["corrupt_zip"].values())
-    rows = {row["student_id"]: row for row in csv.DictReader(open(batch["course"] / "grades.csv"))}
+    rows = {row["student_id"]: row for row in csv.DictReader(open(batch["course"] / feedback.CSV_NAME))}
     assert rows["corrupt_zip"]["status"] == "not gradable" and "not gradable" in rows["corrupt_zip"]["notes"]
     summary = (batch["course"] / "feedback" / "corrupt_zip" / "assignment1" / "index.html").read_text()
     assert "submission not gradable" in summary
@@ -435,7 +435,7 @@ def test_feedback_never_shows_hidden_tests_their_tracebacks_or_the_reference(bat
 
 
 def test_the_csv_has_one_row_per_student_matching_the_gradebook(batch):
-    rows = list(csv.DictReader(open(batch["course"] / "grades.csv")))
+    rows = list(csv.DictReader(open(batch["course"] / feedback.CSV_NAME)))
     assert sorted(row["student_id"] for row in rows) == sorted(batch["paths"])
     for row in rows:
         scores = batch["scores"][row["student_id"]]
@@ -508,7 +508,7 @@ def test_inline_questions_are_graded_by_hand_in_formgrader_and_reach_the_csv(res
     from solutions.instructor.feedback import main as refresh
 
     assert refresh(["--course", str(course), "--student", "reference", "--jobs", "1"]) == 0
-    row = next(r for r in csv.DictReader(open(course / "grades.csv")) if r["student_id"] == "reference")
+    row = next(r for r in csv.DictReader(open(course / feedback.CSV_NAME)) if r["student_id"] == "reference")
     assert float(row["knn:inline_question_1"]) == 1.5
     page = (course / "feedback" / "reference" / "assignment1" / "knn.html").read_text()
     assert "1.5" in page
