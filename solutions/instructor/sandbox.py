@@ -146,12 +146,16 @@ class Sandbox:
         First grading uid when the grader is root; slot ``k`` runs as ``uid_base + k``.
     unsafe : bool
         Run without bubblewrap (``--unsafe-no-sandbox``): limits and a process group only.
+    account : bool
+        With ``unsafe``, still give each run a control group where one can be made (the grader's own
+        trusted processes, whose CPU time is compared with a sandbox's).
     """
 
-    def __init__(self, limits: Limits = Limits(), uid_base: int = DEFAULT_UID_BASE, unsafe: bool = False):
+    def __init__(self, limits: Limits = Limits(), uid_base: int = DEFAULT_UID_BASE, unsafe: bool = False,
+                 account: bool = False):
         self.limits, self.uid_base, self.unsafe = limits, uid_base, unsafe
         self.as_root = os.geteuid() == 0
-        self.cgroups = None if unsafe else cgroup.detect()
+        self.cgroups = cgroup.detect() if account or not unsafe else None
 
     def check(self) -> None:
         """Raise :class:`SandboxUnavailable` (with the fix) unless a trivial sandbox starts and exits 0."""
@@ -218,7 +222,7 @@ class Sandbox:
         limits = self.limits
         uid = self.uid(slot)
         group = None
-        if self.cgroups is not None and not self.unsafe:
+        if self.cgroups is not None:
             group = cgroup.create(limits.memory_bytes or (1 << 62), limits.processes or 4194304)
         nproc = limits.processes
         if uid is None and nproc is not None:
@@ -330,6 +334,10 @@ class Run:
                 raise Timeout()
             for key, _ in self._selector.select(timeout=min(left, 1.0)):
                 self._read_once(key)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time of every process of this sandbox so far, counted by the kernel (None without a cgroup)."""
+        return self.group.cpu_seconds() if self.group is not None else None
 
     def expect_frames(self, decoder: frames.Decoder) -> None:
         """Read stdout as frames from now on, with ``decoder``'s limits and checks."""

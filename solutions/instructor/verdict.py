@@ -8,10 +8,14 @@ dtypes and sizes it checks before reading a byte of them. Expected values are co
 grader's own process, from the instructor's ``hidden_checks.py`` and the reference; they never enter the
 sandbox, not even after the answer.
 
-Vectorized functions are also timed: the grader measures the wall time of each call from outside, on
-large inputs, against the reference answering the same requests through the same pipe protocol in a
-trusted process of its own (never sandboxed together with student code). A correct "vectorized" function
-more than ``SLOWDOWN_LIMIT`` times slower than the reference fails, with the measured ratio in the note.
+Vectorized functions are also timed, on large inputs, against the reference answering the same requests
+through the same pipe protocol in a trusted process of its own (never sandboxed together with student
+code). Where the sandbox has a control group, both sides are measured in CPU time, each by the kernel's
+count for its whole control group (every process, exited ones too), around the same round trip: CPU time
+is what a submission cannot skew by keeping the machine busy while the reference is timed, as it could
+the wall clock. Without a control group (grading as an ordinary user) both sides are timed by the wall
+clock. A correct "vectorized" function more than ``SLOWDOWN_LIMIT`` times slower than the reference fails,
+with the measured ratio in the note.
 """
 
 from __future__ import annotations
@@ -211,7 +215,7 @@ def _accept_reply(keys: set[str]):
         if "error" in header:
             if names or not isinstance(header["error"], str):
                 raise frames.FrameError("an error reply with data")
-        elif header.get("ok") is not True or names != keys:
+        elif header.get("ok") is not True or names != keys or not set(header) <= {"ok", "arrays"}:
             raise frames.FrameError(f"outputs {sorted(names)[:5]} where {sorted(keys)} were expected")
     return accept
 
@@ -220,7 +224,8 @@ class ReferenceTimers:
     """One trusted runner of the reference per slot, started when first needed, for timing side by side.
 
     It answers through the same pipe protocol as the student's runner, so both timings include the same
-    transfer; it runs outside any sandbox, as the grader, and never alongside student code.
+    transfer, and its control group counts its CPU time as the student's counts theirs; it runs outside any
+    sandbox, as the grader, and never alongside student code.
     """
 
     def __init__(self, bundle: Path, log_dir: Path, env: dict[str, str]):
@@ -231,7 +236,8 @@ class ReferenceTimers:
     def caller(self, slot: int) -> Caller:
         with self._lock:
             if slot not in self._callers:
-                trusted = sandbox.Sandbox(unsafe=True)
+                # Unsandboxed (it runs no student code), but counted by a control group like the student's.
+                trusted = sandbox.Sandbox(unsafe=True, account=True)
                 caller = Caller(trusted, self.bundle, slot, self.log_dir / f"reference-timer-{slot}.log", self.env)
                 problem = caller.hello(time.monotonic() + IMPORT_TIMEOUT)
                 if problem is not None:
@@ -247,22 +253,27 @@ class ReferenceTimers:
             self._callers.clear()
 
 
-def _timed_call(caller: Caller, name: str, case: dict, want: dict, deadline: float):
-    started = time.perf_counter()
+def _timed_call(caller: Caller, name: str, case: dict, want: dict, deadline: float, cpu: bool):
+    """``(seconds, outputs, error)`` of one call: CPU seconds of the caller's whole control group when
+    ``cpu``, else wall seconds; either way around the same round trip."""
+    before = caller.run.cpu_seconds() if cpu else time.perf_counter()
     outputs, error = caller.call(name, case, want, deadline)
-    return time.perf_counter() - started, outputs, error
+    after = caller.run.cpu_seconds() if cpu else time.perf_counter()
+    return after - before, outputs, error
 
 
 def _time_against_reference(reference: Reference, timers: ReferenceTimers, student: Caller, name: str, slot: int,
                             deadline: float) -> Check:
     """The slowdown of the student's ``name`` against the reference, on different large inputs each time."""
     ours = timers.caller(slot)
+    cpu = student.run.cpu_seconds() is not None and ours.run.cpu_seconds() is not None
     mine, theirs = [], []
     for repeat, (case, want) in enumerate(reference.timing(name)):
         # Alternate who goes first, so a drift of the machine's speed hits both alike.
         order = [(student, mine), (ours, theirs)] if repeat % 2 == 0 else [(ours, theirs), (student, mine)]
         for caller, times in order:
-            seconds, outputs, error = _timed_call(caller, name, case, want, deadline if caller is student else time.monotonic() + 120)
+            seconds, outputs, error = _timed_call(
+                caller, name, case, want, time.monotonic() + 120 if caller is ours else deadline, cpu)
             if caller is ours:
                 if error is not None:
                     raise RuntimeError(f"the reference failed its own timing case of {name}: {error}")
@@ -273,7 +284,7 @@ def _time_against_reference(reference: Reference, timers: ReferenceTimers, stude
                 if wrong is not None:
                     return Check(False, f"{name}: wrong on a large input ({wrong.message.split(': ', 2)[-1]})")
             times.append(seconds)
-    slowdown = min(mine) / min(theirs)
+    slowdown = min(mine) / max(min(theirs), 1e-6)
     limit = getattr(reference.hidden_checks, "SLOWDOWN_LIMIT", 5.0)
     where = getattr(reference.hidden_checks, "TIMING_NOTE", {}).get(name, "a large input")
     if slowdown > limit:

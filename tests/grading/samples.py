@@ -318,6 +318,33 @@ VECTORIZED_LOOPS_KNN = """
 KNearestNeighbor.compute_distances_no_loops = KNearestNeighbor.compute_distances_one_loop
 """
 
+# The same loop, with processes that keep every core busy except while its own answer is being timed, so
+# that the reference, timed in between, looks slow on the wall clock.
+BUSY_WHILE_THE_REFERENCE_IS_TIMED = """
+import os as _os
+import signal as _signal
+import sys as _sys
+
+_spinners = []
+if _sys.argv and _sys.argv[0].endswith("run_hidden.py"):
+    for _ in range(6):
+        _pid = _os.fork()
+        if _pid == 0:
+            while True:
+                pass
+        _spinners.append(_pid)
+
+
+def svm_loss_vectorized(W, X, y, reg):
+    for pid in _spinners:
+        _os.kill(pid, _signal.SIGSTOP)
+    try:
+        return svm_loss_naive(W, X, y, reg)
+    finally:
+        for pid in _spinners:
+            _os.kill(pid, _signal.SIGCONT)
+"""
+
 # Leaves the (correct) reference code wherever it can write, for a later submission to pick up.
 STASH_WRITER = """
 import os as _os
@@ -537,6 +564,7 @@ def attacks(release: dict[str, str], targets: Targets) -> dict[str, dict[str, by
     return {
         "attack_explores": svm_only | with_svm(honest_wrong, EXPLORE.format(targets=paths)),
         "attack_vectorized_loops": svm_only | loops,
+        "attack_busy_while_timed": svm_only | with_svm(reference, BUSY_WHILE_THE_REFERENCE_IS_TIMED),
         "attack_stash_writer": svm_only | with_svm(reference, STASH_WRITER.format(**paths)),
         "attack_plants_links": svm_only | with_svm(honest_wrong, PLANT_LINKS.format(student="attack_plants_links", **paths)),
         "attack_lies_to_the_grader": svm_only | with_svm(reference, LIE_TO_THE_GRADER),

@@ -570,6 +570,14 @@ def test_vectorized_functions_that_loop_lose_their_points_with_the_reason(batch)
     assert "a vectorized version must not loop over the examples" in notes
 
 
+def test_keeping_the_machine_busy_while_the_reference_is_timed_does_not_hide_a_loop(batch):
+    verdict = batch["results"]["attack_busy_while_timed"]["verdicts"]["svm_loss_vectorized"]
+    if sandbox.Sandbox().cgroups is None:
+        pytest.skip("no cgroup can be created here: timing falls back to the wall clock, which this attack skews")
+    assert not verdict["passed"] and verdict["slowdown"] > 5, verdict
+    assert batch["scores"]["attack_busy_while_timed"][("svm", "hidden_svm_loss_vectorized")][0] == 0
+
+
 def test_the_reference_is_timed_at_about_its_own_speed(batch):
     verdicts = batch["results"]["reference"]["verdicts"]
     for name in ("svm_loss_vectorized", "softmax_loss_vectorized", "compute_distances_no_loops"):

@@ -9,8 +9,8 @@ Three kinds of rows:
   plain child process (a submission takes a few such runs);
 - **vectorization check**: for each timed function, a correct implementation that loops over the examples
   (the kind a "vectorized" function must not be) timed against the reference by the grader's own check
-  (:func:`solutions.instructor.verdict._time_against_reference`), through the same pipe; its ratio must be
-  at least 20x for the 5x limit to tell the two apart safely.
+  (:func:`solutions.instructor.verdict._time_against_reference`, CPU time where a cgroup counts it), through
+  the same pipe, in a sandbox; its ratio must be at least 20x for the 5x limit to tell the two apart safely.
 """
 
 from __future__ import annotations
@@ -132,7 +132,9 @@ def _loops(report: Report, section: str, settings) -> None:
         ours = verdict.reference_bundle(scratch / "reference", REPO_ROOT, course.COURSE_DIR)
         env = worker.sandbox_env(worker.Settings(REPO_ROOT, REPO_ROOT, scratch, scratch))
         timers = verdict.ReferenceTimers(ours, scratch, env)
-        student = verdict.Caller(sandbox.Sandbox(unsafe=True), loops, 1, scratch / "loops.log", env)
+        # Sandboxed as in grading, so that the ratio is measured as grading measures it (CPU time with a cgroup).
+        box = sandbox.Sandbox(uid_base=sandbox.free_uid_base(2, start=sandbox.DEFAULT_UID_BASE + 512))
+        student = verdict.Caller(box, loops, 1, scratch / "loops.log", env)
         student.hello(time.monotonic() + 60)
         try:
             for name in tqdm(reference.timed, desc="loops", leave=False):

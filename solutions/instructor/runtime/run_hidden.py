@@ -90,7 +90,8 @@ def main():
         case.update({key: value.copy() for key, value in arrays.items()})
         try:
             outputs = graded_calls.run(header["name"], modules, case)
-            reply = frames.encode({"ok": True}, {key: numeric(value) for key, value in outputs.items()})
+            outputs = {key: numeric(value) for key, value in outputs.items()}
+            reply = frames.encode({"ok": True}, outputs)
         except BaseException as error:  # a failing student function fails this case only
             reply = frames.encode({"error": one_line(error)})
         channel.write(reply)
