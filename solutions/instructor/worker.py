@@ -304,7 +304,8 @@ def run_worker(settings: Settings, template: Path, student: str, submitted: Path
         problems.append(f"the grading sandbox sent something that is not a graded notebook ({error}); "
                         "notebooks not yet received score 0")
     finally:
-        outcome = run.finish(grace=10)
+        # Once every notebook is back there is nothing to wait for; otherwise let the driver finish its say.
+        outcome = run.finish(grace=0 if len(notebooks) == len(NOTEBOOKS) else 10)
     return WorkerResult(autograded, notebooks, outcome, log_path, problems)
 
 
