@@ -29,25 +29,26 @@ $(STAMP): requirements.txt solutions/student/requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
-# The autograder runs student code in bubblewrap sandboxes (Debian/Ubuntu package bubblewrap; Fedora and Arch
-# name it the same); install it where apt is at hand and we are root. Without it the autograder refuses to
-# grade, the demo grades its trusted reference submission without a sandbox, and the grading tests skip.
-sandbox:
-	@command -v bwrap >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing bubblewrap for the grading sandbox"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
-	      || echo "bubblewrap could not be installed: the autograder will refuse to grade (see README)"; \
-	  else echo "bubblewrap is absent and cannot be installed here: see the README's grading section"; fi; }
+# $(call system_package,COMMAND,PACKAGE,WHAT IT IS FOR,WHAT HAPPENS WITHOUT IT): install a Debian package
+# when COMMAND is missing, where apt is at hand and we are root; otherwise say what that means.
+define system_package
+@command -v $(1) >/dev/null 2>&1 || { \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+    echo "Installing $(2) for $(3)"; \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null) \
+      || echo "$(2) could not be installed: $(4)"; \
+  else echo "$(2) is absent and cannot be installed here: $(4)"; fi; }
+endef
 
-# The web demo's browser tests drive Debian's chromium; install it where apt is at hand and we are root.
+# The autograder runs student code in bubblewrap sandboxes (the package is named bubblewrap on Debian, Ubuntu,
+# Fedora and Arch). Without it the autograder refuses to grade, the demo grades its trusted reference
+# submission without a sandbox, and the grading tests skip.
+sandbox:
+	$(call system_package,bwrap,bubblewrap,the grading sandbox,the autograder will refuse to grade (see the README))
+
+# The web demo's browser tests drive Debian's chromium.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing chromium for the browser tests"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	      || echo "chromium could not be installed: the browser tests will skip"; \
-	  else echo "chromium is absent and cannot be installed here: the browser tests will skip"; fi; }
+	$(call system_package,chromium,chromium,the browser tests,the browser tests will skip)
 
 # `make release FORCE=1` (or `make stubs FORCE=1`) overwrites generated files edited by hand; without it
 # the build refuses and names them (RELEASE.sha256 records what it last wrote).

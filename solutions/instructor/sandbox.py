@@ -177,6 +177,14 @@ class Sandbox:
                 f"{INSTALL_HINT}"
             )
 
+    def problem(self) -> str | None:
+        """None when :meth:`check` passes, else its message (for tests and benchmarks that skip)."""
+        try:
+            self.check()
+            return None
+        except SandboxUnavailable as error:
+            return str(error)
+
     def describe(self) -> str:
         """One line for the grading notes: what confines student code and which caps held how."""
         if self.unsafe:
