@@ -10,7 +10,9 @@ Per submission, in one of N parallel slots:
 2. the trusted verdict on each graded function (:mod:`.verdict`): the student's code answers the hidden
    cases in a bubblewrap sandbox (:mod:`.sandbox`), the grader judges in its own process;
 3. nbgrader's autograde (:mod:`.worker`) in another sandbox, the graded notebooks sent back by pipe;
-4. scoring from the gradebook's own cell definitions and the verdicts (:mod:`.record`).
+4. the trusted verdict on each answer that is a computation (:mod:`.answer_checks`): the results line its
+   test cell printed, read from the graded notebook, against the grader's own repetition of the computation;
+5. scoring from the gradebook's own cell definitions and the verdicts (:mod:`.record`).
 
 Student code only ever runs in a sandbox that holds the submission, the trusted package, the Python
 installation and the grading data, read-only, and a private ``/tmp``; without bubblewrap the command
@@ -40,7 +42,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from . import feedback, intake, record, sandbox, verdict
+from . import answer_checks, feedback, intake, record, sandbox, verdict
 from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS, REPO_ROOT, run_nbgrader, source_dir
 from .worker import Settings, build_template, release_notebooks_dir, run_worker, sandbox_env
 
@@ -55,6 +57,7 @@ class Batch:
     template: Path
     reference: verdict.Reference
     timers: verdict.ReferenceTimers
+    answers: answer_checks.AnswerChecker
     model: dict[str, list[record.GradedCell]]
     hidden_timeout: float
 
@@ -145,7 +148,7 @@ def _copy_autograded(source: Path, target: Path) -> None:
 
 
 def grade_one(submission: intake.Submission, batch: Batch, slot: int) -> Graded:
-    """Intake, verdict and nbgrader for one submission (runs in a slot thread; writes no gradebook)."""
+    """Intake, verdicts and nbgrader for one submission (runs in a slot thread; writes no gradebook)."""
     settings, model = batch.settings, batch.model
     course_dir = settings.course_dir
     result = {
@@ -177,7 +180,6 @@ def grade_one(submission: intake.Submission, batch: Batch, slot: int) -> Graded:
         settings.sandbox, batch.reference, bundle, scratch, slot, sandbox_env(settings), batch.timers,
         name_timeout=batch.hidden_timeout,
     )
-    result["verdicts"] = {name: dataclasses.asdict(check) for name, check in checks.items()}
     work = run_worker(settings, batch.template, submission.student, taken.folder, scratch / "grading", slot)
     runs.append(work.outcome)
     result["peak_memory_mb"] = max((r.peak_memory_bytes or 0 for r in runs), default=0) / 2**20 or None
@@ -201,6 +203,8 @@ def grade_one(submission: intake.Submission, batch: Batch, slot: int) -> Graded:
         else:
             absent, status = None, "graded"
         path = work.autograded_dir / f"{name}.ipynb" if status == "graded" else None
+        if path is not None:
+            checks.update(batch.answers.check(name, path))
         scores[name] = record.score_notebook(path, cells, checks, absent)
         result["notebooks"][name] = status
         if run is not None:
@@ -210,6 +214,7 @@ def grade_one(submission: intake.Submission, batch: Batch, slot: int) -> Graded:
                 notes.append(f"{name}: {absent}")
         else:
             notes.extend(f"{name}: {s.note}" for s in scores[name] if s.note and s.note != "no response")
+    result["verdicts"] = {name: dataclasses.asdict(check) for name, check in checks.items()}
     notes.extend(check.message for check in checks.values() if not check.passed)
     if settings.sandbox.unsafe:
         notes.insert(0, sandbox.UNSAFE_WARNING)
@@ -313,7 +318,9 @@ def _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_time
     logs = settings.work_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     timers = verdict.ReferenceTimers(runner_bundle, logs, sandbox_env(settings))
-    batch = Batch(settings, template, reference, timers, model, hidden_timeout)
+    answers = answer_checks.AnswerChecker(
+        answer_checks.Recomputer(course_dir, settings.data_dir, logs / "answer-checks.log"))
+    batch = Batch(settings, template, reference, timers, answers, model, hidden_timeout)
 
     submissions, warnings = intake.find_submissions(submissions_dir, id_pattern)
     recorded = set(record.recorded_students(url))
@@ -346,6 +353,7 @@ def _grade_batch(submissions_dir, settings, jobs, force, id_pattern, hidden_time
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
         timers.close()
+        answers.close()
         bar.close()
 
     if write_feedback:

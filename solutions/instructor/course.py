@@ -35,6 +35,14 @@ GRADED_FUNCTIONS = {
     "softmax_loss_naive": "softmax",
     "softmax_loss_vectorized": "softmax",
 }
+# The answers that are computations (cross-validation, best k, searches): each has an autograded cell
+# `test_NAME` after its answer cell, capped by the grader's own check (answer_checks.py); and its notebook.
+CHECKED_ANSWERS = {
+    "knn_cross_validation": "knn",
+    "best_k": "knn",
+    "svm_search": "svm",
+    "softmax_search": "softmax",
+}
 
 
 def source_dir(course_dir: Path = COURSE_DIR) -> Path:

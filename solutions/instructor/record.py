@@ -4,8 +4,9 @@ Nothing the grading sandbox sent is believed: the autograded notebooks are parse
 cell is matched by ``grade_id`` against the instructor's gradebook (points, lockedness and the checksum of
 the test code come from there). A ``hidden_NAME`` cell scores exactly what the trusted verdict on NAME says
 (:mod:`solutions.instructor.verdict`): the hidden checks never run in the student's kernel. A visible
-``test_NAME`` cell can be faked from inside the kernel, so it is capped by the same verdict: it needs a
-function that really works.
+``test_NAME`` cell can be faked from inside the kernel, so it is capped by the trusted verdict on NAME: it
+needs a function that really works, or, after an answer that is a computation, results that the grader's
+own repetition of that computation confirms (:mod:`solutions.instructor.answer_checks`).
 
 Only the grading run's main thread calls :func:`record`: nbgrader's SQLite gradebook takes one writer.
 """
@@ -22,7 +23,7 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import compute_checksum, determine_grade
 from sqlalchemy.exc import SAWarning
 
-from .course import ASSIGNMENT, GRADED_FUNCTIONS, NOTEBOOKS
+from .course import ASSIGNMENT, CHECKED_ANSWERS, GRADED_FUNCTIONS, NOTEBOOKS
 from .verdict import Check
 
 
@@ -39,10 +40,13 @@ class GradedCell:
     checksum: str | None
 
     @property
-    def function(self) -> str | None:
-        """NAME for ``test_NAME`` / ``hidden_NAME`` cells of a graded function."""
+    def verdict_name(self) -> str | None:
+        """NAME of the trusted verdict that scores or caps this cell: ``test_NAME`` and ``hidden_NAME`` of a
+        graded function, ``test_NAME`` of a checked answer; None for any other cell."""
         prefix, _, rest = self.name.partition("_")
-        return rest if prefix in ("test", "hidden") and rest in GRADED_FUNCTIONS else None
+        if prefix in ("test", "hidden") and rest in GRADED_FUNCTIONS:
+            return rest
+        return rest if prefix == "test" and rest in CHECKED_ANSWERS else None
 
     @property
     def manual(self) -> bool:
@@ -119,7 +123,7 @@ def score_notebook(path: Path | None, cells: list[GradedCell], verdicts: dict[st
     cells : list of GradedCell
         The notebook's graded cells from the gradebook.
     verdicts : dict
-        Out-of-process verdicts by function name.
+        Trusted verdicts by name: graded functions and checked answers.
     absent_reason : str or None
         Why there is no autograded notebook (not submitted, grading failed); every cell scores 0.
     """
@@ -151,7 +155,7 @@ def score_notebook(path: Path | None, cells: list[GradedCell], verdicts: dict[st
             answered = any(compute_checksum(view) != graded.checksum for view in views)
             scores.append(CellScore(graded, None if answered else 0.0, None if answered else "no response"))
             continue
-        if graded.name.startswith("hidden_") and graded.function:
+        if graded.name.startswith("hidden_") and graded.verdict_name:
             # Its code never ran in the sandbox (a stand-in did): the trusted verdict alone scores it.
             scores.append(CellScore(graded, 0.0))
             continue
@@ -167,18 +171,15 @@ def _apply_verdicts(scores: list[CellScore], verdicts: dict[str, Check]) -> list
     """Hidden cells score the trusted verdict; visible tests are capped by it.
 
     The kernel's result of a hidden cell means nothing (it runs a stand-in); a visible test that passed in
-    the kernel while the function fails the trusted check scores 0, with the verdict's reason.
+    the kernel while its function or answer fails the trusted check scores 0, with the verdict's reason.
     """
-    def verdict(function: str) -> Check:
-        return verdicts.get(function, Check(False, f"{function}: not checked"))
-
     capped = []
     for score in scores:
-        function = score.cell.function
-        if function is None or score.auto_score is None:
+        name = score.cell.verdict_name
+        if name is None or score.auto_score is None:
             capped.append(score)
             continue
-        check = verdict(function)
+        check = verdicts.get(name, Check(False, f"{name}: not checked"))
         if score.cell.name.startswith("hidden_"):
             capped.append(CellScore(score.cell, score.cell.max_score if check.passed else 0.0, score.note))
         elif not check.passed and score.auto_score > 0:

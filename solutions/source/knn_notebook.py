@@ -314,9 +314,14 @@ print("predict_labels: visible tests pass")
 # %% [markdown]
 # ## Choosing k by cross-validation
 #
-# Split the training set into 5 folds. For each fold, train on the other four, compute the distances from
+# Split the training set into 5 folds, in order: `np.array_split` makes the first fold the first fifth of
+# the images, and so on (no shuffling). For each fold, train on the other four, compute the distances from
 # the held-out fold to them **once**, and record the accuracy on the held-out fold for every `k` in
-# `k_choices`. `k_to_accuracies[k]` must end up as the list of the 5 fold accuracies for that `k`.
+# `k_choices`. `k_to_accuracies[k]` must end up as the list of the 5 fold accuracies for that `k`, in fold
+# order.
+#
+# The test cell after it checks the shape of your results and prints them on one line; when your work is
+# graded, the grader repeats this cross-validation with the reference classifier and compares.
 
 # %%
 from tqdm.auto import tqdm
@@ -352,6 +357,17 @@ for k in sorted(k_to_accuracies):
     print(f"k = {k:3d}: fold accuracies " + " ".join(f"{a:.3f}" for a in k_to_accuracies[k])
           + f"  mean {np.mean(k_to_accuracies[k]):.3f}")
 
+# %% test id=test_knn_cross_validation points=2
+# Visible test: every k of k_choices has one accuracy per fold, each a number of correct images over the
+# images of its fold. The last line printed is what the grader reads: it repeats the cross-validation and
+# compares every entry.
+from cs231n.report import cross_validation_report
+
+fold_sizes = [len(fold) for fold in np.array_split(np.arange(num_training), num_folds)]
+results_line = cross_validation_report(k_to_accuracies, k_choices, fold_sizes)
+print("cross-validation: visible tests pass")
+print(results_line)
+
 # %%
 ks = sorted(k_to_accuracies)
 for k in ks:
@@ -375,6 +391,15 @@ best_k = None
 best_k = max(sorted(k_to_accuracies), key=lambda k: np.mean(k_to_accuracies[k]))
 ### END SOLUTION
 print(f"best k from cross-validation: {best_k} (mean accuracy {np.mean(k_to_accuracies[best_k]):.3f})")
+
+# %% test id=test_best_k points=1
+# Visible test: best_k is a k of the cross-validation with the highest mean accuracy. The grader checks the
+# same against the results the cross-validation test printed.
+from cs231n.report import best_k_report
+
+results_line = best_k_report(best_k, k_to_accuracies)
+print("best k: visible tests pass")
+print(results_line)
 
 # %% [markdown]
 # The chosen `k`, trained on all the training images, on the test images (once, at the very end):

@@ -392,10 +392,14 @@ print(f"{len(learning_rates)} learning rates x {len(regularization_strengths)} r
 
 # %% [markdown]
 # Store `results[(learning_rate, reg)] = (training accuracy, validation accuracy)`, with the training
-# accuracy measured on the first 10,000 training images (enough to compare, and faster).
+# accuracy measured on the first 10,000 training images (enough to compare, and faster). As for the SVM,
+# train each model with `seed=0` and its decayed steps with `seed=1`: the grader trains the same settings
+# with these seeds and compares.
 
 # %% answer id=search_loop
 results = {}
+# For each setting: a new Softmax, train(..., num_iters=search_iters, seed=0), then train(..., learning_rate / 10,
+# num_iters=search_iters // 2, seed=1); then the two accuracies.
 ### BEGIN SOLUTION
 for learning_rate, reg in tqdm(list(itertools.product(learning_rates, regularization_strengths)), desc="settings"):
     model = Softmax()
@@ -411,6 +415,15 @@ for learning_rate, reg in sorted(results):
     print(f"lr {learning_rate:.1e} reg {reg:.1e}: train accuracy {train_accuracy:.3f}, validation accuracy {val_accuracy:.3f}")
 best_val = max(val_accuracy for _, val_accuracy in results.values())
 print(f"best validation accuracy of the search: {best_val:.3f}")
+
+# %% test id=test_softmax_search points=2
+# Visible test: every (learning rate, regularization strength) of the grid has a (training, validation)
+# accuracy. The last line printed is what the grader reads: it trains these settings again and compares.
+from cs231n.report import search_report
+
+results_line = search_report("softmax_search", results, learning_rates, regularization_strengths)
+print("search: visible tests pass")
+print(results_line)
 
 # %%
 from cs231n.vis_utils import show_search

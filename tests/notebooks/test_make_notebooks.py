@@ -8,6 +8,7 @@ import re
 import nbformat
 import pytest
 
+from solutions.instructor.course import CHECKED_ANSWERS
 from solutions.source import make_notebooks
 from solutions.source.make_notebooks import CellFileError, build_notebook, parse_cells
 
@@ -95,7 +96,23 @@ def test_each_graded_function_has_a_visible_and_a_hidden_test_cell(name):
         assert all(line.startswith("#") for line in visible_part.splitlines()), "the released hidden cell is a comment"
         assert "### BEGIN HIDDEN TESTS" + fenced == HIDDEN_BODY.format(name=function)
     graded = {grade_id for grade_id, cell in cells.items() if _meta(cell)["grade"] and cell.cell_type == "code"}
-    assert graded == {f"{kind}_{function}" for function in GRADED[name] for kind in ("test", "hidden")}
+    checked = {f"test_{answer}" for answer, notebook in CHECKED_ANSWERS.items() if notebook == name}
+    assert graded == {f"{kind}_{function}" for function in GRADED[name] for kind in ("test", "hidden")} | checked
+
+
+@pytest.mark.parametrize("name", make_notebooks.NOTEBOOKS)
+def test_each_checked_answer_is_followed_by_a_graded_test_that_prints_its_results_line(name):
+    code = [cell for cell in _notebook(name).cells if cell.cell_type == "code"]
+    answers = {"knn_cross_validation": "cross_validation", "best_k": "choose_best_k", "svm_search": "search_loop",
+               "softmax_search": "search_loop"}
+    for answer in (a for a, notebook in CHECKED_ANSWERS.items() if notebook == name):
+        index = next(i for i, cell in enumerate(code) if _meta(cell)["grade_id"] == answers[answer])
+        assert _meta(code[index])["solution"]
+        test = code[index + 1]  # the next code cell: nothing the student writes runs in between
+        meta = _meta(test)
+        assert meta["grade_id"] == f"test_{answer}" and meta["grade"] and meta["locked"] and 0 < meta["points"] <= 2
+        assert re.search(r"from cs231n\.report import \w+_report\n", test.source), test.source
+        assert test.source.rstrip().endswith("print(results_line)"), "the results line is printed last"
 
 
 @pytest.mark.parametrize("name", make_notebooks.NOTEBOOKS)

@@ -15,12 +15,16 @@ import nbformat
 import pytest
 
 from bundle import REFERENCE_DIR, NOTEBOOKS, LiveKernel, cell_errors, execute, kernel_env, make_bundle, text_output
+from solutions.instructor.answer_checks import AnswerChecker, Recomputer
+from solutions.instructor.course import CHECKED_ANSWERS, COURSE_DIR
 
 pytestmark = pytest.mark.slow
 
 STUB_MESSAGE = re.compile(r"^Implement (?:\w+\.)?(\w+) in cs231n/classifiers/\w+\.py")
 # What an answer cell of a released notebook raises until the student writes it (solutions/nbgrader_config.py).
 CELL_STUB_MESSAGE = "write your code in this cell where it says YOUR CODE HERE, then run it again"
+# The test cells of the answers that are computations (cross-validation, best k, the searches).
+CHECKED_TESTS = {f"test_{answer}" for answer in CHECKED_ANSWERS}
 # Each graded function, as the stub's message names it.
 STUB_NAMES = {
     "knn": {"compute_distances_two_loops", "compute_distances_one_loop", "compute_distances_no_loops", "predict_labels"},
@@ -104,6 +108,28 @@ def test_linear_classifier_printed_figures_are_in_range(solution_runs, name):
     assert _figure(text, r"final test accuracy ([\d.]+)") > 0.1
 
 
+def grader_verdicts(runs: dict, data_dir, folder) -> dict:
+    """The grader's verdicts on the computed answers of executed notebooks, recomputed on ``data_dir``."""
+    checker = AnswerChecker(Recomputer(COURSE_DIR, data_dir, folder / "recompute.log"))
+    verdicts = {}
+    try:
+        for name, notebook in runs.items():
+            nbformat.write(notebook, folder / f"{name}.ipynb")
+            verdicts |= checker.check(name, folder / f"{name}.ipynb")
+    finally:
+        checker.close()
+    return verdicts
+
+
+def test_the_graders_own_computations_confirm_every_computed_answer_of_the_solutions(solution_runs, small_cifar_dir,
+                                                                                      tmp_path):
+    """answer_checks.py repeats the notebooks' quick mode on the same data; the solutions' results agree."""
+    verdicts = grader_verdicts(solution_runs, small_cifar_dir, tmp_path)
+    assert sorted(verdicts) == sorted(CHECKED_ANSWERS)
+    assert all(verdict.passed for verdict in verdicts.values()), verdicts
+    assert verdicts["knn_cross_validation"].message.endswith("matches the grader's own cross-validation")
+
+
 # ------------------------------------------------------------------------- the release with the stubs
 
 def _assigned_names(source: str) -> set[str]:
@@ -159,6 +185,10 @@ def test_release_fails_only_in_cells_that_need_student_code(release_runs, name):
         uses_failed = {name for name in failed_names if re.search(rf"\b{name}\b", cell.source)}
         if stub:
             stub_functions.add(stub.group(1))
+        elif _grade_id(cell) in CHECKED_TESTS:
+            # The test of a computed answer needs that answer: it fails on what the unanswered cell left.
+            assert uses_failed and output["ename"] in ("ValueError", "NameError"), (
+                f"{_grade_id(cell)} failed with {output['ename']}: {output['evalue'][:200]} before any answer it needs")
         elif _grade_id(cell).startswith("test_"):
             pytest.fail(f"{_grade_id(cell)} failed with {output['ename']}: {output['evalue']}, not the stub's message")
         elif is_answer and not uses_failed:
@@ -198,8 +228,10 @@ def test_solution_notebooks_run_on_the_rebuilt_archive(shared_archive, tmp_path)
         archive.extractall(tmp_path / "data", filter="data")
     assignment = make_bundle(tmp_path / "bundle")
     env = kernel_env(tmp_path / "data" / "cifar-10-batches-py")
+    runs = {}
     for name in NOTEBOOKS:
         notebook, _ = execute(assignment / f"{name}.ipynb", env)
+        runs[name] = notebook
         assert cell_errors(notebook) == []
         text = text_output(notebook)
         if name == "knn":
@@ -208,6 +240,9 @@ def test_solution_notebooks_run_on_the_rebuilt_archive(shared_archive, tmp_path)
         else:
             assert 0.2 < _figure(text, r"final validation accuracy ([\d.]+)") < 0.45
             assert 0.2 < _figure(text, r"final test accuracy ([\d.]+)") < 0.45
+    # On real images the quick searches are far from chaos: every setting is compared, none left out.
+    verdicts = grader_verdicts(runs, tmp_path / "data" / "cifar-10-batches-py", tmp_path)
+    assert all(verdict.passed and "left out" not in verdict.message for verdict in verdicts.values()), verdicts
 
 
 # ------------------------------------------------------------------------- the setup cell in a live kernel

@@ -62,7 +62,7 @@ def test_release_notebooks_hold_no_solution_hidden_test_or_output(generated):
 
 
 def test_release_notebooks_keep_every_graded_cell_of_the_contract(generated):
-    from solutions.instructor.course import GRADED_FUNCTIONS
+    from solutions.instructor.course import CHECKED_ANSWERS, GRADED_FUNCTIONS
 
     ids = {
         name: {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in json.loads(text)["cells"]}
@@ -70,6 +70,8 @@ def test_release_notebooks_keep_every_graded_cell_of_the_contract(generated):
     }
     for function, notebook in GRADED_FUNCTIONS.items():
         assert {f"test_{function}", f"hidden_{function}"} <= ids[notebook], function
+    for answer, notebook in CHECKED_ANSWERS.items():
+        assert f"test_{answer}" in ids[notebook], answer
 
 
 def test_the_student_archive_leaks_nothing_and_has_what_students_need(archive):
