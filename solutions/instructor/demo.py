@@ -3,8 +3,9 @@
 1. CIFAR-10: use ``datasets/cifar-10-batches-py`` if present, else ``bash datasets/get_datasets.sh`` (a mirror
    via ``CIFAR10_URL``). When the download fails, grading uses a small generated stand-in and says so.
 2. The student release: ``python -m solutions.instructor.release`` (stubs, notebooks, student archive).
-3. The reference submission: the release notebooks with written answers and the reference classifiers,
-   packed as ``collectSubmission.sh`` packs them.
+3. The reference submission: the release notebooks with every answer cell filled in (code answers from the
+   source notebooks' solutions, written answers with a stand-in text) and the reference classifiers, packed
+   as ``collectSubmission.sh`` packs them.
 4. Autograding it in a scratch course ``dist/demo/course`` (the instructor's gradebook is not touched),
    with the notebooks' fast grading setting, then the result table.
 
@@ -28,7 +29,8 @@ import time
 from pathlib import Path
 
 from . import autograde, feedback, record, release, sandbox
-from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS, REPO_ROOT, STUDENT_MODULES
+from .course import ASSIGNMENT, COURSE_DIR, NOTEBOOKS, REPO_ROOT, STUDENT_MODULES, source_dir
+from .stubs import BEGIN_MARKER, END_MARKER
 
 DEMO_DIR = REPO_ROOT / "dist" / "demo"
 ANSWER = "Nearby images share most pixels, so the distance ranks them first."
@@ -68,26 +70,48 @@ def fetch_data(skip_fetch: bool) -> tuple[Path, str | None]:
     return stand_in, f"real CIFAR-10 ({why}); graded on a generated stand-in of 20 images per batch"
 
 
-def with_answers(notebook_text: str) -> bytes:
-    """A release notebook (JSON text) with every written-answer cell filled in, as a student hands it in."""
+def solution_code(source: str) -> str:
+    """An answer cell of a source notebook as a student who solved it hands it in: the solution without its
+    ``### BEGIN/END SOLUTION`` fence lines."""
+    return "\n".join(line for line in source.splitlines() if line.strip() not in (BEGIN_MARKER, END_MARKER))
+
+
+def with_answers(notebook_text: str, source_text: str) -> bytes:
+    """A release notebook (JSON text) with every answer filled in, as a student hands it in: each code answer
+    cell from the source notebook ``source_text`` (its solution), each written answer :data:`ANSWER`."""
     notebook = json.loads(notebook_text)
+    solutions = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"])
+                 for cell in json.loads(source_text)["cells"]
+                 if cell["cell_type"] == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
     for cell in notebook["cells"]:
-        if cell["cell_type"] == "markdown" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        if cell["cell_type"] == "markdown":
             cell["source"] = ANSWER
+        else:
+            cell["source"] = solution_code(solutions[meta["grade_id"]])
     return json.dumps(notebook).encode()
 
 
-def reference_files(release: dict[str, str]) -> dict[str, bytes]:
-    """Zip entries of the reference submission: the ``release`` notebooks (name -> JSON text) answered,
-    and the reference classifiers in place of the stubs."""
-    files = {f"{ASSIGNMENT}/{name}.ipynb": with_answers(release[name]) for name in NOTEBOOKS}
+def source_notebooks(course_dir: Path = COURSE_DIR) -> dict[str, str]:
+    """The source notebooks (name -> JSON text) of the course, whose answer cells hold the solutions."""
+    return {name: (source_dir(course_dir) / f"{name}.ipynb").read_text(encoding="utf-8") for name in NOTEBOOKS}
+
+
+def reference_files(release: dict[str, str], source: dict[str, str] | None = None) -> dict[str, bytes]:
+    """Zip entries of the reference submission: the ``release`` notebooks (name -> JSON text) with every
+    answer cell filled from the ``source`` notebooks (default: the course's, :func:`source_notebooks`), and
+    the reference classifiers in place of the stubs. It earns every autograded point."""
+    source = source or source_notebooks()
+    files = {f"{ASSIGNMENT}/{name}.ipynb": with_answers(release[name], source[name]) for name in NOTEBOOKS}
     for module in STUDENT_MODULES:
         files[module] = (REPO_ROOT / "solutions" / module).read_bytes()
     return files
 
 
 def reference_submission(folder: Path) -> Path:
-    """Zip the committed release notebooks (answers written) with the reference classifiers, like
+    """Zip the committed release notebooks (every answer filled in) with the reference classifiers, like
     collectSubmission.sh."""
     sys.path.insert(0, str(REPO_ROOT))
     from cs231n.submission import write_zip

@@ -1,9 +1,12 @@
 """Sample submissions made from the release: honest ones, one with a single bug, and an adversarial set.
 
 Each builder returns the files of a submission (archive path to bytes); :func:`write` packs them the way
-``collectSubmission.sh`` does. Most adversarial submissions hold only ``svm.ipynb`` (the other notebooks
-then count as not submitted) to keep the suite fast; they start from ``honest_wrong``: the reference with
-``svm_loss_vectorized`` left unimplemented, and each adds one way of trying to get its points anyway.
+``collectSubmission.sh`` does. The reference submission is the one ``make demo`` grades
+(:func:`solutions.instructor.demo.reference_files`: every answer cell filled in, the reference classifiers).
+Most adversarial submissions hold only ``svm.ipynb`` (the other notebooks then count as not submitted) to
+keep the suite fast; they start from ``honest_wrong``: the reference with ``svm_loss_vectorized`` left
+unimplemented and the notebook as released, and each adds one way of trying to get its points anyway.
+``forged_results`` answers like the reference but forges what its computed answers report.
 
 The attacks on the grading machine (:class:`Targets`) know the host's paths, ports and sockets, as an
 attacker who has read this repository would: they are told where the checkout, the course, the other
@@ -16,7 +19,9 @@ import dataclasses
 import json
 from pathlib import Path
 
+from cs231n.report import PREFIX
 from cs231n.submission import write_zip
+from solutions.instructor.demo import reference_files
 
 REPO = Path(__file__).resolve().parents[2]
 MODULES = ("k_nearest_neighbor", "linear_svm", "softmax", "linear_classifier")
@@ -483,6 +488,33 @@ _sys.stdout.flush()
 """
 
 
+# Computed answers that report what was never computed, each with the kernel's own test passing. kNN: an
+# honest cross-validation, then the k with the lowest mean as best k, the notebook's check of it switched off.
+WORST_K = """
+import cs231n.report as _report
+
+_report.check_best_k = lambda best_k, results: int(best_k)
+best_k = min(sorted(k_to_accuracies), key=lambda k: np.mean(k_to_accuracies[k]))
+"""
+# SVM: an honest search, but a print that rewrites the results line into a perfect search.
+FORGED_SEARCH_LINE = f"""
+import json as _json
+
+_print = print
+
+
+def print(*args, **kwargs):
+    if args and isinstance(args[0], str) and args[0].startswith({PREFIX!r}):
+        payload = _json.loads(args[0][len({PREFIX!r}):])
+        payload["results"] = [[lr, reg, 0.99, 0.99] for lr, reg, _, _ in payload["results"]]
+        args = ({PREFIX!r} + _json.dumps(payload),) + args[1:]
+    _print(*args, **kwargs)
+"""
+# Softmax: no training at all, made-up accuracies of the right shape.
+MADE_UP_SEARCH = """results = {(lr, reg): (0.5, 0.45) for lr in learning_rates for reg in regularization_strengths}
+"""
+
+
 def reference_modules() -> dict[str, bytes]:
     return {
         f"cs231n/classifiers/{m}.py": (REPO / "solutions" / "cs231n" / "classifiers" / f"{m}.py").read_bytes()
@@ -498,14 +530,18 @@ def notebooks(release: dict[str, str], names=NOTEBOOKS) -> dict[str, bytes]:
     return {f"assignment1/{name}.ipynb": release[name].encode() for name in names}
 
 
-def answered(text: str) -> bytes:
-    """The release notebook with every written answer filled in (they then wait for manual grading)."""
-    notebook = json.loads(text)
-    for cell in notebook["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell["cell_type"] == "markdown" and meta.get("solution"):
-            cell["source"] = "The distances grow with the number of pixels that differ."
-    return json.dumps(notebook).encode()
+def answered(release: dict[str, str], names=NOTEBOOKS) -> dict[str, bytes]:
+    """The notebooks of the reference submission: every answer cell filled in."""
+    files = reference_files(release)
+    return {f"assignment1/{name}.ipynb": files[f"assignment1/{name}.ipynb"] for name in names}
+
+
+def with_answer(notebook: bytes, answer_id: str, code: str, replace: bool = False) -> bytes:
+    """``notebook`` with ``code`` appended to its answer cell ``answer_id`` (or in place of its code)."""
+    parsed = json.loads(notebook)
+    (cell,) = [c for c in parsed["cells"] if grade_id(c) == answer_id]
+    cell["source"] = code if replace else "".join(cell["source"]) + "\n" + code
+    return json.dumps(parsed).encode()
 
 
 def with_svm(modules: dict[str, bytes], *additions: str) -> dict[str, bytes]:
@@ -609,11 +645,19 @@ def build(release: dict[str, str]) -> dict[str, dict[str, bytes]]:
     bugged["cs231n/classifiers/linear_svm.py"] = text.replace(*VECTORIZED_BUG).encode()
     missing_module = dict(reference)
     del missing_module["cs231n/classifiers/linear_svm.py"]
+    honest = answered(release)
+    forged = {
+        "assignment1/knn.ipynb": with_answer(honest["assignment1/knn.ipynb"], "choose_best_k", WORST_K, replace=True),
+        "assignment1/svm.ipynb": with_answer(honest["assignment1/svm.ipynb"], "search_loop", FORGED_SEARCH_LINE),
+        "assignment1/softmax.ipynb": with_answer(honest["assignment1/softmax.ipynb"], "search_loop", MADE_UP_SEARCH,
+                                                 replace=True),
+    }
     return {
-        "reference": {f"assignment1/{n}.ipynb": answered(release[n]) for n in NOTEBOOKS} | reference,
+        "reference": reference_files(release),
         "stubs": notebooks(release) | stub_modules(),
-        "vectorized_bug": svm_only | bugged,
-        "harmless_warning": svm_only | with_svm(reference, HARMLESS_WARNING),
+        "forged_results": forged | reference,
+        "vectorized_bug": answered(release, ["svm"]) | bugged,
+        "harmless_warning": answered(release, ["svm"]) | with_svm(reference, HARMLESS_WARNING),
         "honest_wrong": svm_only | honest_wrong,
         "cheat_edits_tests": {"assignment1/svm.ipynb": edit_cells(release["svm"], gut_tests)} | honest_wrong,
         "cheat_deletes_tests": {"assignment1/svm.ipynb": edit_cells(release["svm"], delete_vectorized_tests)} | honest_wrong,
@@ -648,7 +692,7 @@ def write(folder: Path, release: dict[str, str], targets: Targets | None = None)
 
     paths["path_traversal"] = folder / "path_traversal.zip"
     with zipfile.ZipFile(paths["path_traversal"], "w") as archive:
-        for name, data in (notebooks(release, ["svm"]) | reference_modules()).items():
+        for name, data in (answered(release, ["svm"]) | reference_modules()).items():
             archive.writestr(name, data)
         archive.writestr("../../escaped_by_traversal.py", b"print('outside')")
         archive.writestr("/tmp/escaped_absolute.py", b"print('outside')")

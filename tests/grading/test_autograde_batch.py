@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -26,7 +27,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 import samples
-from solutions.instructor import autograde, feedback, sandbox
+from solutions.instructor import autograde, demo, feedback, sandbox
+from solutions.instructor.course import CHECKED_ANSWERS
 from solutions.instructor.worker import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -261,6 +263,40 @@ def test_the_reference_gets_every_autograded_point(batch):
     assert batch["results"]["reference"]["notes"] == []
 
 
+def test_the_reference_earns_the_points_of_its_computed_answers_and_the_stubs_none(batch):
+    """The cross-validation, best k and the searches: graded test cells, confirmed by the grader's own runs."""
+    reference, stubs = batch["scores"]["reference"], batch["scores"]["stubs"]
+    for answer, notebook in CHECKED_ANSWERS.items():
+        score, maximum = reference[(notebook, f"test_{answer}")]
+        assert maximum > 0 and score == maximum, answer
+        assert batch["results"]["reference"]["verdicts"][answer]["passed"], answer
+        assert stubs[(notebook, f"test_{answer}")][0] == 0, answer
+        assert batch["results"]["stubs"]["verdicts"][answer] == {
+            "passed": False, "message": f"{answer}: its test cell printed no results line (did the test pass in the notebook?)",
+            "slowdown": None}
+
+
+def test_forged_computed_answers_earn_none_of_their_points_though_the_kernel_tests_pass(batch):
+    """A best k that is not the argmax (its check switched off in the kernel), a results line rewritten on its
+    way out, made-up accuracies: each capped to 0 by the grader, everything else earned as by the reference."""
+    forged, reference = batch["scores"]["forged_results"], batch["scores"]["reference"]
+    lost = {key for key, (score, maximum) in autograded_cells(forged).items() if score < maximum}
+    assert lost == {("knn", "test_best_k"), ("svm", "test_svm_search"), ("softmax", "test_softmax_search")}
+    assert all(forged[key] == reference[key] for key in autograded_cells(forged) if key not in lost)
+    notes = batch["results"]["forged_results"]["notes"]
+    for notebook, cell, reason in [
+        ("knn", "test_best_k", "(best_k: best_k = "),
+        ("svm", "test_svm_search", "(svm_search: results[(4e-07, 1000)] = (0.990, 0.990), but training that setting"),
+        ("softmax", "test_softmax_search", "(softmax_search: results[(4e-06, 250)] = (0.500, 0.450), but training"),
+    ]:
+        assert any(note.startswith(f"{notebook}: {cell}: capped to 0 by the trusted check {reason}") for note in notes), notes
+        graded = batch["course"] / "autograded" / "forged_results" / "assignment1" / f"{notebook}.ipynb"
+        test_cell = next(c for c in json.loads(graded.read_text())["cells"]
+                         if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == cell)
+        printed = "".join("".join(o.get("text", "")) for o in test_cell["outputs"] if o.get("output_type") == "stream")
+        assert "visible tests pass" in printed and not any(o.get("output_type") == "error" for o in test_cell["outputs"])
+
+
 def test_the_untouched_stubs_score_zero_and_grade_without_a_crash(batch):
     scores = autograded_cells(batch["scores"]["stubs"])
     assert all(score == 0 for score, _ in scores.values()), scores
@@ -287,9 +323,10 @@ def test_one_bug_in_the_vectorized_svm_gradient_loses_exactly_its_points(batch):
     bugged = batch["scores"]["vectorized_bug"]
     lost = {cell for key, (score, maximum) in bugged.items() if key[0] == "svm" for cell in [key[1]]
             if score < maximum and not cell.startswith("inline_question")}
-    # LinearSVM trains with the student's svm_loss_vectorized, so training inherits the bug.
+    # LinearSVM trains with the student's svm_loss_vectorized, so training inherits the bug, and so does the
+    # search, whose results the grader's training of the same settings does not confirm.
     assert lost == {"test_svm_loss_vectorized", "hidden_svm_loss_vectorized",
-                    "test_linear_classifier_train", "hidden_linear_classifier_train"}
+                    "test_linear_classifier_train", "hidden_linear_classifier_train", "test_svm_search"}
     for key, (score, _) in bugged.items():
         if key[0] == "svm" and key[1] not in lost and not key[1].startswith("inline_question"):
             assert score == reference[key][0]
@@ -450,7 +487,6 @@ def test_an_interrupted_run_resumes_with_only_the_unrecorded_submissions(resumed
 
 def test_inline_questions_are_graded_by_hand_in_formgrader_and_reach_the_csv(resumed, batch, tmp_path):
     """The README's manual-grading steps against a real Jupyter server with nbgrader's formgrader."""
-    import json
     import os
     import socket
     import subprocess
@@ -490,7 +526,7 @@ def test_inline_questions_are_graded_by_hand_in_formgrader_and_reach_the_csv(res
         reference = next(s for s in submissions if s["student"] == "reference")
         assert reference["needs_manual_grade"]
         page = call(f"/formgrader/submissions/{reference['id']}/?index=0")
-        assert "The distances grow with the number of pixels that differ." in page
+        assert demo.ANSWER in page
         grades = json.loads(call(f"/formgrader/api/grades?submission_id={reference['id']}"))
         question = next(g for g in grades if g["name"] == "inline_question_1")
         updated = json.loads(call(f"/formgrader/api/grade/{question['id']}", "PUT", {"manual_score": 1.5}))

@@ -1,6 +1,6 @@
 """Autograding throughput: seconds per submission with ``--jobs 1`` and ``--jobs 2``, and a class projected.
 
-The submissions are the reference submission (the release notebooks with every written answer filled in,
+The submissions are the reference submission (the release notebooks with every answer cell filled in,
 and the reference classifiers), packed by ``cs231n.submission.write_zip`` as ``collectSubmission.sh``
 does, several copies under different student ids. They are graded by the real autograder
 (``python -m solutions.instructor.autograde``, nbgrader, confinement, feedback and CSV included) in a copy
@@ -39,7 +39,7 @@ def missing_parts(source_dir: Path) -> list:
 def prepare(work: Path, source_dir: Path, count: int) -> tuple:
     """A scratch course (config and source) and ``count`` reference submissions; returns their folders."""
     from cs231n.submission import write_zip
-    from solutions.instructor.demo import reference_files
+    from solutions.instructor.demo import reference_files, source_notebooks
     from solutions.instructor.release import generate_notebooks
 
     shutil.rmtree(work, ignore_errors=True)
@@ -48,7 +48,7 @@ def prepare(work: Path, source_dir: Path, count: int) -> tuple:
     shutil.copy2(REPO_ROOT / "solutions" / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(source_dir, course / "source" / "assignment1",
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.executed.ipynb"))
-    files = reference_files(generate_notebooks(course))
+    files = reference_files(generate_notebooks(course), source_notebooks(course))
     submissions = work / "submissions"
     submissions.mkdir()
     for index in range(count):
