@@ -335,7 +335,7 @@ k_choices = [k for k in k_choices if k <= num_training * (num_folds - 1) // num_
 X_train_folds = []
 y_train_folds = []
 k_to_accuracies = {}
-# Split X_train and y_train into num_folds folds (np.array_split helps), then fill k_to_accuracies.
+# Split X_train and y_train into num_folds folds in order with np.array_split, then fill k_to_accuracies.
 # Use tqdm(range(num_folds)) as the loop over folds to see the progress.
 ### BEGIN SOLUTION
 X_train_folds = np.array_split(X_train, num_folds)
