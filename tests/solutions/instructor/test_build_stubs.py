@@ -57,6 +57,9 @@ def test_the_solution_modules_have_fences_for_every_student_function():
         "softmax_loss_vectorized",
         "LinearClassifier.train",
         "LinearClassifier.predict",
+        "TwoLayerNet.loss",
+        "TwoLayerNet.train",
+        "TwoLayerNet.predict",
     }
 
 
