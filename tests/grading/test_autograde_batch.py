@@ -547,7 +547,14 @@ def test_inline_questions_are_graded_by_hand_in_formgrader_and_reach_the_csv(res
 # ------------------------------------------------------------------------------------- attacks on the grader
 
 def svm_autograded_text(batch, student: str) -> str:
-    return (batch["course"] / "autograded" / student / "assignment1" / "svm.ipynb").read_text()
+    """What the graded svm notebook printed, each cell's stream outputs joined as written (the kernel may
+    flush one print in two parts)."""
+    notebook = json.loads((batch["course"] / "autograded" / student / "assignment1" / "svm.ipynb").read_text())
+    printed = []
+    for cell in notebook["cells"]:
+        streams = [output for output in cell.get("outputs", []) if output.get("output_type") == "stream"]
+        printed.append("".join("".join(output["text"]) for output in streams))
+    return "\n".join(printed)
 
 
 def test_student_code_finds_no_reference_no_other_submission_and_no_instructor_file(batch):
