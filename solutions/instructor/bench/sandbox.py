@@ -147,7 +147,7 @@ def _loops(report: Report, section: str, settings) -> None:
 
 
 def _per_submission(report: Report, section: str, data, settings) -> None:
-    count = max(1, settings.grading_submissions // 2)
+    count = settings.grading_submissions
     course, submissions = prepare(settings.work_dir / "sandbox", settings.notebook_source, count)
     data_dir = data.cifar_folder(prefer_real=True)
     boxed, plain = [], []
