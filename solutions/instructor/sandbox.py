@@ -265,7 +265,7 @@ class Sandbox:
             env=env if self.unsafe else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
             cwd=cwd if self.unsafe else "/", start_new_session=True,
         )
-        return Run(process, group, uid, log, stage_dir, self.unsafe)
+        return Run(process, group, uid, log, stage_dir)
 
 
 def _own_process_count() -> int:
@@ -307,9 +307,9 @@ def _bwrap_argv(argv, binds, sources, env, limits, uid, cwd) -> list[str]:
 class Run:
     """A started sandbox: send it frames, receive frames, then :meth:`finish` it (always)."""
 
-    def __init__(self, process, group, uid, log, stage_dir, unsafe):
+    def __init__(self, process, group, uid, log, stage_dir):
         self.process, self.group, self.uid, self.log = process, group, uid, log
-        self.stage_dir, self.unsafe = stage_dir, unsafe
+        self.stage_dir = stage_dir
         self.started = time.monotonic()
         self.timed_out = False
         self.logged = 0
