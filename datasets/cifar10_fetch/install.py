@@ -1,4 +1,9 @@
-"""Putting a new copy in place: the lock, the atomic swap, and the clean-up after interrupted runs.
+"""Putting a verified archive in place: safe unpacking, the atomic swap, the lock, the clean-up.
+
+Unpacking writes only plain files directly under ``cifar-10-batches-py/``, through our own code (never
+``TarFile.extract``): absolute names, ``..``, links, devices and duplicate names make the whole archive
+refused. Each file is hashed while it is written, which gives the manifest without a second pass. The
+files land in a temporary folder beside the destination; on any failure, and on Ctrl-C, it is removed.
 
 The swap is two renames in the destination's folder (old copy aside, new copy in); Ctrl-C and SIGTERM
 are held back between them, so at every moment either the old or the new copy is at the destination.
@@ -8,23 +13,229 @@ Only a power cut between the renames could leave the old copy aside: the next ru
 from __future__ import annotations
 
 import contextlib
+import gzip
+import hashlib
 import os
+import re
 import shutil
 import signal
+import tarfile
+import tempfile
 import threading
 import uuid
+import zlib
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
-from .check_copy import check_copy
-from .errors import Busy, disk_errors
-from .layout import EXTRACT_PREFIX, LOCK_NAME, OLD_COPY_PREFIX
+from . import (
+    DIR_HINT,
+    EXTRACT_PREFIX,
+    FOLDER_NAME,
+    LOCK_NAME,
+    OLD_COPY_PREFIX,
+    REQUIRED_FILES,
+    TEMP_PREFIX,
+    UNPACKED_TO_ARCHIVE_RATIO,
+    FetchError,
+    NoSpace,
+    PermissionDenied,
+    disk_errors,
+    human_bytes,
+    make_progress,
+)
+from .verify import build_manifest, check_copy, write_manifest
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None
     import msvcrt
+
+# CIFAR-10 unpacks to about 180 MB; anything that unpacks to more is not this data set (or a gzip bomb).
+MAX_UNPACKED_BYTES = 1 << 30
+BLOCK_BYTES = 1 << 20
+# Errors a damaged or foreign compressed stream raises while it is read (gzip.BadGzipFile is an OSError).
+_READ_ERRORS = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError)
+_LAYOUT_HINT = (
+    "Expected a .tar.gz laid out like the canonical cifar-10-python.tar.gz: plain files data_batch_1..5, "
+    "test_batch, batches.meta and readme.html under a top folder cifar-10-batches-py/."
+)
+
+
+class UnsafeArchive(FetchError):
+    """A member would land outside the destination, or is a link or a device."""
+
+
+class UnsupportedArchive(FetchError):
+    """The file is not a tar archive laid out like CIFAR-10's."""
+
+
+class Busy(FetchError):
+    """Another run of the fetch command holds the lock on the destination's folder."""
+
+
+def _unsafe(archive: Path, name: str, why: str) -> UnsafeArchive:
+    return UnsafeArchive(
+        f"Refusing to unpack {archive}: member {name!r} {why}. A CIFAR-10 archive holds only plain files "
+        "under cifar-10-batches-py/; this one is damaged or was built to write elsewhere. Nothing was "
+        "unpacked and the destination is untouched.\nWhat to do: get the archive from another source "
+        "(CIFAR10_URL)."
+    )
+
+
+def _unsupported(archive: Path, what: str) -> UnsupportedArchive:
+    return UnsupportedArchive(f"Unsupported archive {archive}: {what}.\n{_LAYOUT_HINT}")
+
+
+def member_parts(archive: Path, name: str) -> Tuple[str, ...]:
+    """Path components of a member name, refusing names that could leave the destination folder.
+
+    ``'cifar-10-batches-py/./data_batch_1'`` -> ``('cifar-10-batches-py', 'data_batch_1')``.
+    """
+    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
+        raise _unsafe(archive, name, "has an absolute path")
+    parts = tuple(part for part in name.split("/") if part not in ("", "."))
+    if ".." in parts:
+        raise _unsafe(archive, name, "climbs out of the destination with '..'")
+    if any("\\" in part or ":" in part for part in parts):
+        raise _unsafe(archive, name, "contains '\\' or ':', which Windows reads as a path separator or stream")
+    return parts
+
+
+def _members(tar: tarfile.TarFile, archive: Path) -> Iterator[tarfile.TarInfo]:
+    iterator = iter(tar)
+    while True:
+        try:
+            member = next(iterator)
+        except StopIteration:
+            return
+        except _READ_ERRORS as exc:
+            raise _unsupported(archive, f"it is damaged ({exc.__class__.__name__}: {exc})") from exc
+        yield member
+
+
+def _copy_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path, archive: Path) -> Tuple[int, str]:
+    """Write one regular member to ``dest`` (which must not exist); return (size in bytes, sha256 hex)."""
+    source = tar.extractfile(member)
+    hasher = hashlib.sha256()
+    size = 0
+    with disk_errors("writing", dest), open(dest, "xb") as out:
+        while True:
+            try:
+                block = source.read(BLOCK_BYTES)
+            except _READ_ERRORS as exc:
+                raise _unsupported(archive, f"it is damaged inside {member.name} ({exc})") from exc
+            if not block:
+                break
+            out.write(block)
+            hasher.update(block)
+            size += len(block)
+        out.flush()
+        # The folder is renamed into place next: its files must be on disk first, or a crash right after
+        # the rename could leave a "complete" folder with empty files.
+        os.fsync(out.fileno())
+    if size != member.size:
+        raise _unsupported(archive, f"{member.name} ends after {size:,} of its {member.size:,} bytes")
+    return size, hasher.hexdigest()
+
+
+def _unpack_members(archive: Path, root: Path, quiet: bool) -> Dict[str, Tuple[int, str]]:
+    files: Dict[str, Tuple[int, str]] = {}
+    unpacked = 0
+    with disk_errors("reading", archive):
+        raw = open(archive, "rb")
+    with raw:
+        try:
+            tar = tarfile.open(fileobj=raw, mode="r:*")
+        except _READ_ERRORS as exc:
+            raise _unsupported(archive, f"it is not a tar archive Python can read ({exc})") from exc
+        progress = make_progress(archive.stat().st_size, "unpack", quiet=quiet)
+        shown = 0
+        try:
+            with tar:
+                for member in _members(tar, archive):
+                    parts = member_parts(archive, member.name)
+                    if not (member.isreg() or member.isdir()):
+                        kind = "a link" if (member.issym() or member.islnk()) else "a device or special file"
+                        raise _unsafe(archive, member.name, f"is {kind}")
+                    if not parts:
+                        continue
+                    if parts[0] != FOLDER_NAME:
+                        raise _unsupported(archive, f"member {member.name!r} is not under {FOLDER_NAME}/")
+                    if member.isdir():
+                        if len(parts) > 1:
+                            raise _unsupported(archive, f"it holds a sub-folder {member.name!r}")
+                        root.mkdir(exist_ok=True)
+                        continue
+                    if len(parts) != 2:
+                        raise _unsupported(archive, f"member {member.name!r} is in a sub-folder")
+                    name = parts[1]
+                    if name in files:
+                        raise _unsafe(archive, member.name, "appears twice (a later copy would overwrite the first)")
+                    if name.startswith(TEMP_PREFIX):
+                        raise _unsupported(archive, f"member {member.name!r} uses a name this tool reserves")
+                    unpacked += member.size
+                    if unpacked > MAX_UNPACKED_BYTES:
+                        raise _unsupported(
+                            archive, f"it unpacks to more than {human_bytes(MAX_UNPACKED_BYTES)}; CIFAR-10 is 180 MB"
+                        )
+                    with disk_errors("creating", root):
+                        root.mkdir(exist_ok=True)
+                    files[name] = _copy_member(tar, member, root / name, archive)
+                    # The bar counts compressed bytes read, so it ends at the archive's size.
+                    progress.update(raw.tell() - shown)
+                    shown = raw.tell()
+        finally:
+            progress.close()
+    missing = [name for name in REQUIRED_FILES if name not in files]
+    if missing:
+        raise _unsupported(archive, f"it has no {', '.join(FOLDER_NAME + '/' + name for name in missing)}")
+    return files
+
+
+def unpack(archive: Path, workdir: Path, source: dict, quiet: bool = True) -> Path:
+    """Unpack ``archive`` into a new temporary folder inside ``workdir`` and write the manifest.
+
+    Parameters
+    ----------
+    archive : Path
+        A verified ``.tar.gz`` (any compression ``tarfile`` reads is accepted).
+    workdir : Path
+        The destination's parent folder; the temporary folder ``.cifar10-extract-*`` is made there so
+        that the final rename stays on one file system (and so is atomic).
+    source : dict
+        Where the archive came from (URL, size, checksums), recorded in the manifest.
+    quiet : bool, default True
+        No progress bar.
+
+    Returns
+    -------
+    Path
+        ``workdir/.cifar10-extract-XXXX/cifar-10-batches-py``, complete, with its manifest.
+
+    Raises
+    ------
+    UnsafeArchive, UnsupportedArchive, NoSpace, PermissionDenied
+        Nothing is left behind in these cases, nor on KeyboardInterrupt.
+    """
+    need = int(archive.stat().st_size * UNPACKED_TO_ARCHIVE_RATIO)
+    free = shutil.disk_usage(str(workdir)).free
+    if free < need:
+        raise NoSpace(
+            f"Not enough free space in {workdir} to unpack CIFAR-10: about {human_bytes(need)} is needed, "
+            f"{human_bytes(free)} is free.\nWhat to do: free some space, or {DIR_HINT}."
+        )
+    with disk_errors("creating a temporary folder in", workdir):
+        scratch = Path(tempfile.mkdtemp(prefix=EXTRACT_PREFIX, dir=str(workdir)))
+    try:
+        root = scratch / FOLDER_NAME
+        files = _unpack_members(archive, root, quiet)
+        write_manifest(root, build_manifest(files, source))
+        fsync_folder(root)
+        return root
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
 
 
 @contextlib.contextmanager
@@ -81,24 +292,30 @@ def fsync_folder(folder: Path) -> None:
             os.close(descriptor)
 
 
+def _rename_into_place(new_copy: Path, target: Path) -> Optional[Path]:
+    """The swap's two renames (old copy aside, new copy in), made durable; returns where the old copy went."""
+    aside = None
+    if os.path.lexists(target):
+        aside = target.parent / f"{OLD_COPY_PREFIX}{uuid.uuid4().hex[:12]}"
+        os.replace(target, aside)
+    try:
+        os.replace(new_copy, target)
+    except BaseException:
+        if aside is not None:
+            os.replace(aside, target)
+        raise
+    fsync_folder(target.parent)
+    return aside
+
+
 def swap_into_place(new_copy: Path, target: Path, say: Callable[[str], None]) -> None:
     """Move ``new_copy`` to ``target`` (same folder), replacing the folder there if any.
 
-    The replaced folder is renamed aside first and deleted only once the new copy is in place.
+    The replaced folder is renamed aside first and deleted only once the new copy is in place; Ctrl-C and
+    SIGTERM wait until both renames are done.
     """
-    workdir = target.parent
-    aside = None
     with disk_errors("renaming into", target), interrupts_deferred():
-        if os.path.lexists(target):
-            aside = workdir / f"{OLD_COPY_PREFIX}{uuid.uuid4().hex[:12]}"
-            os.replace(target, aside)
-        try:
-            os.replace(new_copy, target)
-        except BaseException:
-            if aside is not None:
-                os.replace(aside, target)
-            raise
-        fsync_folder(workdir)
+        aside = _rename_into_place(new_copy, target)
     if aside is not None:
         try:
             shutil.rmtree(aside)
@@ -131,3 +348,15 @@ def recover_and_clean(target: Path, say: Callable[[str], None]) -> None:
         shutil.rmtree(path, ignore_errors=True)
     if leftovers:
         say(f"Removed {len(leftovers)} temporary folder(s) left in {workdir} by an interrupted run.")
+
+
+def tidy(target: Path, say: Callable[[str], None]) -> None:
+    """Remove what an interrupted run left beside a good copy, when there is any and the lock is free."""
+    workdir = target.parent
+    if not any(path for prefix in (EXTRACT_PREFIX, OLD_COPY_PREFIX) for path in workdir.glob(prefix + "*")):
+        return
+    try:
+        with exclusive_lock(workdir):
+            recover_and_clean(target, say)
+    except (Busy, PermissionDenied):
+        pass  # Another run is busy there, or the folder is read-only: the leftovers wait for a later run.

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from cifar_factory import write_cifar_batches
+from instructor.fake_cifar import write_cifar_batches
 from cifar_http_server import Route
 from fetch_harness import DATASETS_DIR, MANIFEST, PYTHON, REPO_ROOT, WRAPPER, fetch_env, folder_files, run_fetch
 
 sys.path.insert(0, str(DATASETS_DIR))
 from cifar10_fetch.cli import build_parser  # noqa: E402
-from cifar10_fetch.progress import TextProgress  # noqa: E402
+from cifar10_fetch import TextProgress  # noqa: E402
 
 NEVER_USED_URL = "http://127.0.0.1:9/never-used.tar.gz"
 

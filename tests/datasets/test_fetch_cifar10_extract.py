@@ -14,8 +14,7 @@ import pytest
 from fetch_harness import DATASETS_DIR, fetch_env, folder_files, leftovers, run_fetch
 
 sys.path.insert(0, str(DATASETS_DIR))
-from cifar10_fetch.errors import UnsafeArchive  # noqa: E402
-from cifar10_fetch.safe_extract import member_parts  # noqa: E402
+from cifar10_fetch.install import UnsafeArchive, member_parts  # noqa: E402
 
 FOLDER = "cifar-10-batches-py"
 

@@ -60,7 +60,7 @@ def test_ctrl_c_during_extraction_keeps_old_copy_and_next_run_unpacks_without_do
     server.routes[ARCHIVE_PATH] = Route(other_archive.body)
     env = fetch_env(target, server.url(ARCHIVE_PATH), md5=other_archive.md5)
     # Pause after the first member is written: the temporary folder exists and is half full.
-    process = start_fetch("--force", env=env, pause=("safe_extract", "_copy_member", 30))
+    process = start_fetch("--force", env=env, pause=("install", "_copy_member", 30))
     wait_for_line(process, "PAUSED")
     assert len(leftovers(target.parent)) == 1
     process.send_signal(signal.SIGINT)
@@ -82,8 +82,8 @@ def test_ctrl_c_during_extraction_keeps_old_copy_and_next_run_unpacks_without_do
 
 def test_ctrl_c_during_the_swap_is_held_until_the_new_copy_is_in_place(old_copy, other_archive, target):
     env = fetch_env(target, str(other_archive.path), md5=other_archive.md5)
-    # fsync_folder runs between the two renames' completion and the end of the protected block.
-    process = start_fetch("--force", env=env, pause=("install", "fsync_folder", 1.5))
+    # _rename_into_place does both renames of the swap; the pause after it is still inside the protected block.
+    process = start_fetch("--force", env=env, pause=("install", "_rename_into_place", 1.5))
     wait_for_line(process, "PAUSED")
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=20) == 130
