@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: demo test venv browser sandbox stubs notebooks release bench data clean-venv
 
 demo: venv sandbox
-	$(PY) -m solutions.instructor.demo
+	$(PY) -m instructor.demo
 
 # --dist loadfile: each test file runs whole on one worker, so a module-scoped fixture (the graded batch)
 # is built once. (xdist's loadgroup no longer groups with pytest 9.2: pytest-xdist issue 1386.)
@@ -21,11 +21,13 @@ test: venv browser sandbox
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt solutions/student/requirements.txt
+$(STAMP): requirements.txt solutions/student/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed, found " + sys.version.split()[0] + ": set PYTHON=/path/to/python3.10+")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	# The project's own packages (cs231n, solutions, instructor, bench), editable: no module edits sys.path.
+	$(PY) -m pip install --quiet --no-deps --editable .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -57,22 +59,22 @@ FORCE_FLAG := $(if $(filter-out 0,$(FORCE)),--force)
 
 # Regenerate the student stubs cs231n/classifiers/*.py from solutions/cs231n/classifiers/*.py.
 stubs: venv
-	$(PY) -m solutions.instructor.build_stubs $(FORCE_FLAG)
+	$(PY) -m instructor.release.build_stubs $(FORCE_FLAG)
 
 # Regenerate the nbgrader source notebooks from their cell files solutions/source/*_notebook.py.
 notebooks: venv
-	$(PY) -m solutions.source.make_notebooks
+	$(PY) -m instructor.release.notebooks
 
 # Build the whole student release (stubs and notebooks) and the student archive.
 release: venv
-	$(PY) -m solutions.instructor.release $(FORCE_FLAG)
+	$(PY) -m instructor.release $(FORCE_FLAG)
 
 # Fetch CIFAR-10 into datasets/cifar-10-batches-py (CIFAR10_URL and CIFAR10_MD5/CIFAR10_SHA256 select a mirror).
 data:
 	bash datasets/get_datasets.sh
 
 bench: venv
-	$(PY) -m solutions.instructor.bench
+	$(PY) -m bench
 
 clean-venv:
 	rm -rf $(VENV)

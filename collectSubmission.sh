@@ -14,4 +14,5 @@ else
   echo "ERROR: Python 3 not found; activate the environment you use for the notebooks and run this again." >&2
   exit 1
 fi
-exec "$PYTHON" -I cs231n/submission.py "$@"
+# -m from this folder imports cs231n/ here (and its course manifest); -E -s keep PYTHONPATH and user site out.
+exec "$PYTHON" -E -s -m cs231n.submission "$@"

@@ -37,20 +37,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-NOTEBOOKS = ("assignment1/knn.ipynb", "assignment1/svm.ipynb", "assignment1/softmax.ipynb")
-MODULES = (
-    "cs231n/classifiers/k_nearest_neighbor.py",
-    "cs231n/classifiers/linear_svm.py",
-    "cs231n/classifiers/softmax.py",
-    "cs231n/classifiers/linear_classifier.py",
-)
-DEFAULT_OUTPUT = "cs231n_assignment1_submission.zip"
-MANIFEST = "MANIFEST.sha256"
-# Checksums of the files as released, written by the instructor's release build beside this folder's
-# top-level README; they tell an untouched module from one you changed.
-RELEASE_RECORD = "RELEASE.sha256"
-UNANSWERED = "YOUR ANSWER HERE"
-UNWRITTEN_CELL = "YOUR CODE HERE"
+from cs231n.course import RELEASE_RECORD, STUB_PREFIX, STUDENT_MODULES as MODULES, STUDENT_NOTEBOOKS as NOTEBOOKS
+from cs231n.course import SUBMISSION_MANIFEST as MANIFEST, SUBMISSION_ZIP as DEFAULT_OUTPUT, UNANSWERED, UNWRITTEN_CELL
+
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
 
@@ -149,7 +138,7 @@ def _is_stub_raise(node: ast.AST) -> bool:
     if not (isinstance(call.func, ast.Name) and call.func.id == "NotImplementedError" and call.args):
         return False
     first = call.args[0]
-    return isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.startswith("Implement ")
+    return isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.startswith(STUB_PREFIX)
 
 
 def stub_functions(source: bytes | str, filename: str = "<module>") -> list:

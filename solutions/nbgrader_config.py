@@ -1,17 +1,28 @@
-"""nbgrader configuration of the course; this folder (``solutions/``) is the nbgrader course directory.
+"""nbgrader configuration of the course; this folder (``solutions/``) is the source nbgrader course.
 
-Run nbgrader from here (``cd solutions && nbgrader ...``) with the environment's ``bin/`` on PATH: creating
-a gradebook runs the ``alembic`` command. The instructor commands (``make release``,
-``python -m solutions.instructor.autograde``) do that for you, and every grading worker loads this same
-file before its own overrides, so the settings below hold for the release, the autograder and formgrader.
+Its ``source/`` holds the source notebooks and hidden checks. Nothing is generated here: the release build
+and the autograder run nbgrader in scratch courses made from this file and ``source/``
+(``instructor/nbgrader_course.py``), and the grading folder (``grading/``) gets a generated
+``nbgrader_config.py`` that loads this one, so the settings below hold for the release, the autograder and
+formgrader alike. Run nbgrader yourself with the environment's ``bin/`` on PATH: creating a gradebook runs
+the ``alembic`` command.
+
+The course's facts (assignment, student modules, the wording of the release's stubs) come from the course
+manifest ``cs231n/course.py``.
 """
 
 import os
 
+import nbgrader
+
+import instructor.feedback
+from cs231n.course import ASSIGNMENT, CELL_STUB, STUDENT_MODULES
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 c = get_config()  # noqa: F821 (injected by traitlets when it executes this file)
 
 c.CourseDirectory.course_id = "cs231n"
-c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = HERE
 
 # nbgrader copies every non-notebook file of source/<assignment>/ into the release verbatim. The hidden
 # checks and their calling convention are the grader's: the release never gets them, and the grader runs
@@ -21,14 +32,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # At autograde nbgrader overwrites every submitted file that also exists in the source folder; the
 # student's classifier modules are the work being graded, so they must never be replaced.
-c.Autograde.exclude_overwriting = {
-    "assignment1": [
-        "cs231n/classifiers/k_nearest_neighbor.py",
-        "cs231n/classifiers/linear_svm.py",
-        "cs231n/classifiers/softmax.py",
-        "cs231n/classifiers/linear_classifier.py",
-    ]
-}
+c.Autograde.exclude_overwriting = {ASSIGNMENT: list(STUDENT_MODULES)}
 
 # A deleted test cell would otherwise turn into "needs manual grading"; put it back and run it.
 c.OverwriteCells.add_missing_cells = True
@@ -39,25 +43,20 @@ c.OverwriteCells.add_missing_cells = True
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\w+Warning: |\d+%\|"
 
-# Per-cell limit; the grader adds a per-submission budget on top (see solutions/instructor/autograde.py).
+# Per-cell limit; the grader adds a per-submission budget on top (see instructor/autograde.py).
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 
 # What replaces each solution region of a notebook cell in the release. nbgrader's default raises a bare
 # NotImplementedError; this one tells the student what to do, like the stubs in cs231n/classifiers do.
-c.ClearSolutions.code_stub = {
-    "python": "# YOUR CODE HERE\n"
-              "raise NotImplementedError(\"write your code in this cell where it says YOUR CODE HERE, then run it again\")"
-}
+c.ClearSolutions.code_stub = {"python": CELL_STUB}
 
 # Formgrader renders a submission with nbgrader's "formgrade" template, which loads MathJax from a CDN.
-# instructor/templates/formgrade/mathjax.html.j2 replaces that with the MathJax that the jupyter-server-mathjax
-# package serves from the Jupyter server itself. Setting the base folders replaces formgrader's own list, so
-# nbgrader's folder follows this project's. Only the "formgrade" template has a folder here: nbgrader's
-# other templates ("feedback" of `nbgrader generate_feedback`) are found as before.
-import nbgrader  # noqa: E402 (the path of nbgrader's templates)
-
+# instructor/feedback/templates/formgrade/mathjax.html.j2 replaces that with the MathJax that the
+# jupyter-server-mathjax package serves from the Jupyter server itself. Setting the base folders replaces
+# formgrader's own list, so nbgrader's folder follows this project's. Only the "formgrade" template has a
+# folder here: nbgrader's other templates ("feedback" of `nbgrader generate_feedback`) are found as before.
 c.HTMLExporter.extra_template_basedirs = [
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "instructor", "templates"),
+    os.path.join(os.path.dirname(instructor.feedback.__file__), "templates"),
     os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
 ]

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from instructor.course import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_ARCHIVE = REPO_ROOT.parent / "shared" / "datasets" / "cifar-10-python.tar.gz"
-
-# Tests import the student package, the reference (`solutions.*`) and the test helpers from the repo root.
-for path in (str(REPO_ROOT), str(REPO_ROOT / "tests")):
-    if path not in sys.path:
-        sys.path.insert(0, path)
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +26,6 @@ def shared_archive() -> Path:
 @pytest.fixture(scope="session")
 def small_cifar_dir(tmp_path_factory) -> Path:
     """A generated ``cifar-10-batches-py`` folder with 20 images per batch."""
-    from cifar_factory import write_cifar_batches
+    from instructor.fake_cifar import write_cifar_batches
 
     return write_cifar_batches(tmp_path_factory.mktemp("cifar"), images_per_batch=20, seed=0)

@@ -1,4 +1,4 @@
-# Cells of solutions/source/assignment1/svm.ipynb; build it with `python -m solutions.source.make_notebooks`.
+# Cells of solutions/source/assignment1/svm.ipynb; build it with `python -m instructor.release.notebooks`.
 
 # %% [markdown]
 # # Multiclass Support Vector Machine on CIFAR-10

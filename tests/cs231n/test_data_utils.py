@@ -6,7 +6,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from cifar_factory import batch_bytes, write_cifar_batches
+from instructor.fake_cifar import batch_bytes, write_cifar_batches
 from cs231n import data_utils
 from cs231n.data_utils import get_CIFAR10_data, load_CIFAR10, load_CIFAR_batch
 

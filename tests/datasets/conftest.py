@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cifar_http_server import LoopbackServer  # noqa: E402
-from fetch_harness import build_archive  # noqa: E402
+from bench.http_server import LoopbackServer
+from fetch_harness import build_archive
 
 
 @pytest.fixture

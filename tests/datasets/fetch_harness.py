@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
 
-from cifar_factory import make_cifar_archive, write_cifar_batches
+from instructor.fake_cifar import make_cifar_archive, write_cifar_batches
+from instructor.course import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 FETCH_SCRIPT = REPO_ROOT / "datasets" / "fetch_cifar10.py"
 WRAPPER = REPO_ROOT / "datasets" / "get_datasets.sh"
 DATASETS_DIR = REPO_ROOT / "datasets"
@@ -40,7 +40,7 @@ class TestArchive:
 
 
 def build_archive(folder: Path, seed: int = 0, images_per_batch: int = 20) -> TestArchive:
-    """A ``.tar.gz`` laid out like the canonical one, built by ``tests/cifar_factory.py``."""
+    """A ``.tar.gz`` laid out like the canonical one, built by ``instructor/fake_cifar.py``."""
     path = make_cifar_archive(folder / f"cifar-seed{seed}.tar.gz", images_per_batch=images_per_batch, seed=seed)
     body = path.read_bytes()
     unpacked = write_cifar_batches(folder / f"unpacked-seed{seed}", images_per_batch=images_per_batch, seed=seed)

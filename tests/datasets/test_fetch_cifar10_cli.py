@@ -7,18 +7,15 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from instructor.fake_cifar import write_cifar_batches
-from cifar_http_server import Route
+from bench.http_server import Route
+from cifar10_fetch import TextProgress
+from cifar10_fetch.cli import build_parser
 from fetch_harness import DATASETS_DIR, MANIFEST, PYTHON, REPO_ROOT, WRAPPER, fetch_env, folder_files, run_fetch
-
-sys.path.insert(0, str(DATASETS_DIR))
-from cifar10_fetch.cli import build_parser  # noqa: E402
-from cifar10_fetch import TextProgress  # noqa: E402
+from instructor.fake_cifar import write_cifar_batches
 
 NEVER_USED_URL = "http://127.0.0.1:9/never-used.tar.gz"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cifar_http_server import Route
+from bench.http_server import Route
 from fetch_harness import PYTHON, fetch_env, folder_files, leftovers, run_fetch
 
 ARCHIVE_PATH = "/cifar-10-python.tar.gz"

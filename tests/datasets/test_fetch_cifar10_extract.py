@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from fetch_harness import DATASETS_DIR, fetch_env, folder_files, leftovers, run_fetch
+from fetch_harness import fetch_env, folder_files, leftovers, run_fetch
 
-sys.path.insert(0, str(DATASETS_DIR))
-from cifar10_fetch.install import UnsafeArchive, member_parts  # noqa: E402
+from cifar10_fetch.install import UnsafeArchive, member_parts
 
 FOLDER = "cifar-10-batches-py"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from cifar_http_server import Route
+from bench.http_server import Route
 from fetch_harness import MANIFEST, fetch_env, folder_files, leftovers, run_fetch
 
 ARCHIVE_PATH = "/cifar-10-python.tar.gz"

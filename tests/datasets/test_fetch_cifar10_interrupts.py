@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from cifar_http_server import Route
+from bench.http_server import Route
 from fetch_harness import (
     fetch_env,
     folder_files,

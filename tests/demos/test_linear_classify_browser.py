@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from linear_classify_reference import (GOLDEN_DATA_LOSS, INITIAL_B, INITIAL_W, LOSS_TYPES, POINTS_X, POINTS_Y,
                                        reference)
+from instructor.course import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIR = REPO_ROOT / "demos" / "linear-classify"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

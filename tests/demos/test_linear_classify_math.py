@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from linear_classify_reference import (GOLDEN_DATA_LOSS, INITIAL_B, INITIAL_W, LOSS_TYPES, POINTS_X, POINTS_Y,
                                       distance_to_kink, reference)
+from instructor.course import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIR = REPO_ROOT / "demos" / "linear-classify"
 DRIVER = Path(__file__).with_name("linear_classify_node_driver.js")
 NODE = shutil.which("node")

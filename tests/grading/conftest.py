@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from cs231n.course import NOTEBOOKS
+from instructor.course import REPO_ROOT as REPO
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))  # the helpers beside this file: samples
-
-REPO = Path(__file__).resolve().parents[2]
 REAL_SOURCE = REPO / "solutions" / "source" / "assignment1"
 
 
@@ -30,13 +26,13 @@ def grading_course(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def release_notebooks() -> dict[str, str]:
     """The committed student notebooks ``assignment1/*.ipynb`` (tests/release proves them fresh)."""
-    return {name: (REPO / "assignment1" / f"{name}.ipynb").read_text(encoding="utf-8") for name in ("knn", "svm", "softmax")}
+    return {name: (REPO / "assignment1" / f"{name}.ipynb").read_text(encoding="utf-8") for name in NOTEBOOKS}
 
 
 @pytest.fixture(scope="session")
 def grading_data(tmp_path_factory) -> Path:
     """A tiny CIFAR-10 (20 images per batch) readable by the unprivileged grading uids."""
-    from cifar_factory import write_cifar_batches
+    from instructor.fake_cifar import write_cifar_batches
 
     folder = write_cifar_batches(tmp_path_factory.mktemp("grading-cifar"), images_per_batch=20, seed=0)
     for path in [folder, *folder.iterdir()]:

@@ -2,7 +2,7 @@
 
 Each builder returns the files of a submission (archive path to bytes); :func:`write` packs them the way
 ``collectSubmission.sh`` does. The reference submission is the one ``make demo`` grades
-(:func:`solutions.instructor.demo.reference_files`: every answer cell filled in, the reference classifiers).
+(:func:`instructor.demo.reference_files`: every answer cell filled in, the reference classifiers).
 Most adversarial submissions hold only ``svm.ipynb`` (the other notebooks then count as not submitted) to
 keep the suite fast; they start from ``honest_wrong``: the reference with ``svm_loss_vectorized`` left
 unimplemented and the notebook as released, and each adds one way of trying to get its points anyway.
@@ -19,13 +19,13 @@ import dataclasses
 import json
 from pathlib import Path
 
+from cs231n.course import NOTEBOOKS, STUDENT_MODULES
 from cs231n.report import PREFIX
 from cs231n.submission import write_zip
-from solutions.instructor.demo import reference_files
+from instructor.demo import reference_files
+from instructor.course import REPO_ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[2]
-MODULES = ("k_nearest_neighbor", "linear_svm", "softmax", "linear_classifier")
-NOTEBOOKS = ("knn", "svm", "softmax")
+MODULES = tuple(Path(path).stem for path in STUDENT_MODULES)
 
 # The one-character kind of bug students make: the correct class gets +count instead of -count.
 VECTORIZED_BUG = ("coefficients[rows, y] = -coefficients.sum(axis=1)", "coefficients[rows, y] = coefficients.sum(axis=1)")
@@ -194,7 +194,8 @@ class Targets:
     """What the attacks aim at on the grading machine (host paths and addresses)."""
 
     repo: str  # the grading checkout, with solutions/ and demo outputs in dist/
-    course: str  # the batch's course folder (gradebook, source, other students' work)
+    course: str  # the batch's source course (nbgrader config, source notebooks, hidden checks)
+    grading: str  # the batch's grading folder (gradebook, other students' graded work, feedback)
     submissions: str  # the folder of every student's zip
     course_copy: str  # another copy of the course elsewhere on the machine
     secret: str  # a root-only file
@@ -230,7 +231,7 @@ for _name in _os.listdir(_HERE):
 
 def _explore():
     found, reference, deadline = [], None, _time.monotonic() + 5
-    for root in [_T["repo"], _T["course"], _T["submissions"], _T["course_copy"], "/"]:
+    for root in [_T["repo"], _T["course"], _T["grading"], _T["submissions"], _T["course_copy"], "/"]:
         for folder, dirs, files in _os.walk(root):
             dirs[:] = [d for d in dirs if _os.path.join(folder, d) not in _SKIP and d not in (".venv", ".git")]
             for name in files:
@@ -280,7 +281,7 @@ def _write_everywhere():
     attempts = [
         (_os.path.join(_T["venv_site"], "cs231n_grader_hook.pth"), "import os; os.system('touch /tmp/owned')"),
         (_os.path.join(_T["repo"], "solutions", "cs231n", "classifiers", "linear_svm.py"), "# changed by a student"),
-        (_os.path.join(_T["course"], "gradebook.db"), "not a gradebook any more"),
+        (_os.path.join(_T["grading"], "gradebook.db"), "not a gradebook any more"),
         (_T["secret"], "overwritten"),
     ]
     for path, text in attempts:
@@ -356,7 +357,7 @@ import os as _os
 from pathlib import Path as _Path
 
 _code = _Path(__file__).read_text()
-for _folder in ("/tmp", "/dev/shm", _os.path.expanduser("~"), _os.getcwd(), {course!r}, {submissions!r}):
+for _folder in ("/tmp", "/dev/shm", _os.path.expanduser("~"), _os.getcwd(), {course!r}, {grading!r}, {submissions!r}):
     try:
         _Path(_folder, {stash!r}).write_text(_code)
     except OSError:
@@ -366,7 +367,7 @@ STASH_READER = """
 import os as _os
 from pathlib import Path as _Path
 
-for _folder in ("/tmp", "/dev/shm", _os.path.expanduser("~"), _os.getcwd(), {course!r}, {submissions!r}):
+for _folder in ("/tmp", "/dev/shm", _os.path.expanduser("~"), _os.getcwd(), {course!r}, {grading!r}, {submissions!r}):
     _path = _Path(_folder, {stash!r})
     if _path.is_file():
         print("found a stash in", _folder)

@@ -27,11 +27,14 @@ import pytest
 from nbgrader.api import Gradebook
 
 import samples
-from solutions.instructor import autograde, demo, feedback, sandbox
-from solutions.instructor.course import CHECKED_ANSWERS
-from solutions.instructor.worker import Settings
+from instructor import autograde
+from instructor import demo
+from instructor.grade import sandbox
+from instructor.course import CHECKED_ANSWERS
+from instructor.grade.config import GradingConfig
+from instructor.grade.store import CSV_NAME, GradingStore
+from instructor.course import REPO_ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[2]
 JOBS = 2
 GRADING_UID_BASE = 62100  # apart from the uids of other tests and of a real grading run (62000)
 MEMORY_CAP = 3 << 30
@@ -48,19 +51,26 @@ CHEATS = [
 HONEST = ["reference", "stubs", "vectorized_bug", "harmless_warning", "honest_wrong"]
 
 
-def settings_for(course: Path, data: Path, submission_timeout: float = 180) -> Settings:
-    return Settings(
-        course_dir=course, repo_root=REPO, work_dir=course / "grading-work", data_dir=data,
-        cell_timeout=20, submission_timeout=submission_timeout,
+def config_for(course: Path, out: Path, data: Path, submission_timeout: float = 180) -> GradingConfig:
+    return GradingConfig(
+        course_dir=course, repo_root=REPO, work_dir=out / "work", data_dir=data,
+        cell_timeout=20, submission_timeout=submission_timeout, hidden_timeout=8,
         sandbox=sandbox.Sandbox(sandbox.Limits(memory_bytes=MEMORY_CAP, processes=128), uid_base=GRADING_UID_BASE),
     )
 
 
-def run_batch(course: Path, data: Path, submissions: Path, force: bool = False, submission_timeout: float = 180) -> dict:
+def run_batch(course: Path, out: Path, data: Path, submissions: Path, force: bool = False,
+              submission_timeout: float = 180) -> dict:
     return autograde.grade_all(
-        submissions, settings_for(course, data, submission_timeout), jobs=JOBS, force=force, hidden_timeout=8,
-        progress=False,
+        submissions, config_for(course, out, data, submission_timeout), GradingStore(out, course),
+        autograde.RunOptions(jobs=JOBS, force=force, progress=False),
     )
+
+
+def load_result(out: Path, student: str) -> dict:
+    """The recorded result of ``student`` as its JSON form (absent: an empty dict)."""
+    result = GradingStore(out).result(student)
+    return result.to_json() if result else {}
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
@@ -142,19 +152,19 @@ def attack_world(grading_course, tmp_path_factory):
     shutil.rmtree(demo, ignore_errors=True)
 
 
-def targets_for(world: dict, course: Path, submissions: Path) -> samples.Targets:
+def targets_for(world: dict, course: Path, out: Path, submissions: Path) -> samples.Targets:
     services = world["services"]
     return samples.Targets(
-        repo=str(REPO), course=str(course), submissions=str(submissions), course_copy=str(world["copy"]),
+        repo=str(REPO), course=str(course), grading=str(out), submissions=str(submissions), course_copy=str(world["copy"]),
         secret=str(world["secret"]), venv_site=sysconfig.get_paths()["purelib"], tcp_port=services.tcp.getsockname()[1],
         unix_socket=services.unix_path, abstract_socket=services.abstract_name, stash=world["stash"],
     )
 
 
-def cell_scores(course: Path) -> dict[str, dict[tuple[str, str], tuple[float, float]]]:
+def cell_scores(out: Path) -> dict[str, dict[tuple[str, str], tuple[float, float]]]:
     """(notebook, cell) -> (score, max score) of every student, from the gradebook."""
     scores: dict[str, dict] = {}
-    with Gradebook(feedback.db_url(course)) as gradebook:
+    with Gradebook(GradingStore(out).db_url) as gradebook:
         for submission in gradebook.find_assignment("assignment1").submissions:
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
@@ -162,8 +172,8 @@ def cell_scores(course: Path) -> dict[str, dict[tuple[str, str], tuple[float, fl
     return scores
 
 
-def dump(course: Path) -> list[str]:
-    with sqlite3.connect(course / "gradebook.db") as db:
+def dump(out: Path) -> list[str]:
+    with sqlite3.connect(out / "gradebook.db") as db:
         return list(db.iterdump())
 
 
@@ -187,15 +197,16 @@ def uid_processes() -> list[int]:
 def batch(grading_course, release_notebooks, grading_data, tmp_path_factory, attack_world):
     course = tmp_path_factory.mktemp("batch-course")
     shutil.copytree(grading_course, course, dirs_exist_ok=True)
+    out = tmp_path_factory.mktemp("batch-grading")
     submissions = tmp_path_factory.mktemp("submissions")
-    targets = targets_for(attack_world, course, submissions)
+    targets = targets_for(attack_world, course, out, submissions)
     paths = samples.write(submissions, release_notebooks, targets)
     protected = {"solutions": tree_digest(REPO / "solutions"), "venv": set(os.listdir(targets.venv_site)),
                  "secret": attack_world["secret"].read_bytes()}
-    summary = run_batch(course, grading_data, submissions)
+    summary = run_batch(course, out, grading_data, submissions)
     return {
-        "course": course, "data": grading_data, "submissions": submissions, "paths": paths, "summary": summary,
-        "scores": cell_scores(course), "results": {s: feedback.load_result(course, s) for s in paths},
+        "course": course, "out": out, "data": grading_data, "submissions": submissions, "paths": paths,
+        "summary": summary, "scores": cell_scores(out), "results": {s: load_result(out, s) for s in paths},
         "targets": targets, "protected": protected, "world": attack_world, "release": release_notebooks,
     }
 
@@ -205,8 +216,8 @@ def later_batch(batch, tmp_path_factory):
     """A later run over the same course: a submission that looks for what ``attack_stash_writer`` left."""
     submissions = tmp_path_factory.mktemp("later-submissions")
     samples.write_zip(samples.stash_reader(batch["release"], batch["targets"]), submissions / "attack_stash_reader.zip")
-    run_batch(batch["course"], batch["data"], submissions)
-    return {"scores": cell_scores(batch["course"]), "result": feedback.load_result(batch["course"], "attack_stash_reader")}
+    run_batch(batch["course"], batch["out"], batch["data"], submissions)
+    return {"scores": cell_scores(batch["out"]), "result": load_result(batch["out"], "attack_stash_reader")}
 
 
 @pytest.fixture(scope="module")
@@ -215,39 +226,40 @@ def pipe_batch(grading_course, release_notebooks, grading_data, tmp_path_factory
     reference submission."""
     course = tmp_path_factory.mktemp("pipe-course")
     shutil.copytree(grading_course, course, dirs_exist_ok=True)
+    out = tmp_path_factory.mktemp("pipe-grading")
     submissions = tmp_path_factory.mktemp("pipe-submissions")
     samples.write_zip(samples.pipe_planter(release_notebooks, "attack_named_pipes"), submissions / "attack_named_pipes.zip")
     samples.write_zip(samples.build(release_notebooks)["honest_wrong"], submissions / "honest_wrong.zip")
-    summary = run_batch(course, grading_data, submissions, submission_timeout=45)
-    return {"summary": summary, "scores": cell_scores(course), "course": course,
-            "results": {s: feedback.load_result(course, s) for s in ("attack_named_pipes", "honest_wrong")}}
+    summary = run_batch(course, out, grading_data, submissions, submission_timeout=45)
+    return {"summary": summary, "scores": cell_scores(out), "course": course, "out": out,
+            "results": {s: load_result(out, s) for s in ("attack_named_pipes", "honest_wrong")}}
 
 
 @pytest.fixture(scope="module")
 def rerun(batch):
     """The same command again over the same folder: it must change nothing."""
-    course = batch["course"]
-    before = dump(course), (course / feedback.CSV_NAME).read_bytes()
-    summary = run_batch(course, batch["data"], batch["submissions"])
-    return {"summary": summary, "before": before, "after": (dump(course), (course / feedback.CSV_NAME).read_bytes())}
+    out = batch["out"]
+    before = dump(out), (out / CSV_NAME).read_bytes()
+    summary = run_batch(batch["course"], out, batch["data"], batch["submissions"])
+    return {"summary": summary, "before": before, "after": (dump(out), (out / CSV_NAME).read_bytes())}
 
 
 @pytest.fixture(scope="module")
 def resumed(batch, rerun):
     """A run that stopped before recording two students (their records gone): the next run grades only them."""
-    course = batch["course"]
+    out = batch["out"]
     for student in ("corrupt_zip", "not_json"):
-        (course / "grading-work" / "results" / f"{student}.json").unlink()
-    summary = run_batch(course, batch["data"], batch["submissions"])
-    return {"summary": summary, "scores": cell_scores(course)}
+        (out / "results" / f"{student}.json").unlink()
+    summary = run_batch(batch["course"], out, batch["data"], batch["submissions"])
+    return {"summary": summary, "scores": cell_scores(out)}
 
 
 def test_the_batch_completes_and_the_gradebook_holds_every_submission_exactly_once(batch):
     students = sorted(batch["paths"])
     assert batch["summary"]["graded"] == students
-    with sqlite3.connect(batch["course"] / "gradebook.db") as db:
+    with sqlite3.connect(batch["out"] / "gradebook.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    with Gradebook(feedback.db_url(batch["course"])) as gradebook:
+    with Gradebook(GradingStore(batch["out"]).db_url) as gradebook:
         assignment = gradebook.find_assignment("assignment1")
         cells = sum(len(notebook.grade_cells) for notebook in assignment.notebooks)
         submissions = [s.student.id for s in assignment.submissions]
@@ -290,7 +302,7 @@ def test_forged_computed_answers_earn_none_of_their_points_though_the_kernel_tes
         ("softmax", "test_softmax_search", "(softmax_search: results[(4e-06, 250)] = (0.500, 0.450), but training"),
     ]:
         assert any(note.startswith(f"{notebook}: {cell}: capped to 0 by the trusted check {reason}") for note in notes), notes
-        graded = batch["course"] / "autograded" / "forged_results" / "assignment1" / f"{notebook}.ipynb"
+        graded = batch["out"] / "autograded" / "forged_results" / "assignment1" / f"{notebook}.ipynb"
         test_cell = next(c for c in json.loads(graded.read_text())["cells"]
                          if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == cell)
         printed = "".join("".join(o.get("text", "")) for o in test_cell["outputs"] if o.get("output_type") == "stream")
@@ -304,7 +316,7 @@ def test_the_untouched_stubs_score_zero_and_grade_without_a_crash(batch):
 
 
 def test_unanswered_inline_questions_score_zero_without_manual_grading(batch):
-    with Gradebook(feedback.db_url(batch["course"])) as gradebook:
+    with Gradebook(GradingStore(batch["out"]).db_url) as gradebook:
         submission = gradebook.find_submission("assignment1", "stubs")
         answers = [g for n in submission.notebooks for g in n.grades if g.name.startswith("inline_question")]
         # The stubs left every answer as released: no response, 0 points, nothing to grade by hand.
@@ -312,7 +324,7 @@ def test_unanswered_inline_questions_score_zero_without_manual_grading(batch):
 
 
 def test_answered_inline_questions_wait_for_manual_grading(batch):
-    with Gradebook(feedback.db_url(batch["course"])) as gradebook:
+    with Gradebook(GradingStore(batch["out"]).db_url) as gradebook:
         submission = gradebook.find_submission("assignment1", "reference")
         answers = [g for n in submission.notebooks for g in n.grades if g.name.startswith("inline_question")]
         assert answers and all(g.auto_score is None and g.needs_manual_grade for g in answers)
@@ -364,17 +376,17 @@ def test_kernel_tampering_earns_nothing_and_the_notes_say_which_check_capped_it(
 
 
 def test_the_grading_template_holds_no_student_module_that_nbgrader_could_inject(batch):
-    source = batch["course"] / "grading-work" / "template" / "source" / "assignment1"
+    source = batch["out"] / "work" / "template" / "source" / "assignment1"
     assert (source / "cs231n" / "data_utils.py").is_file() and (source / "hidden_checks.py").is_file()
     for module in samples.MODULES:
         assert not (source / "cs231n" / "classifiers" / f"{module}.py").exists(), module
-    assert not (batch["course"] / "grading-work" / "template" / "release").exists()
+    assert not (batch["out"] / "work" / "template" / "release").exists()
 
 
 def test_only_answer_cells_come_from_the_submission(batch):
     """Deleted tests are back, gutted tests are the course's, an added cell is gone: the scores are the twin's."""
     honest = batch["scores"]["honest_wrong"]
-    autograded = batch["course"] / "autograded"
+    autograded = batch["out"] / "autograded"
     for cheat in ("cheat_deletes_tests", "cheat_edits_tests", "cheat_adds_cell"):
         text = (autograded / cheat / "assignment1" / "svm.ipynb").read_text()
         assert '"grade_id": "test_svm_loss_vectorized"' in text
@@ -390,7 +402,7 @@ def test_only_answer_cells_come_from_the_submission(batch):
 ])
 def test_a_hang_or_a_dead_kernel_costs_only_the_rest_of_that_notebook(batch, student, reason):
     result = batch["results"][student]
-    log = batch["course"] / "grading-work" / "logs" / f"{student}.log"
+    log = batch["out"] / "logs" / f"{student}.log"
     log_tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:]) if log.is_file() else "(no log)"
     assert any(reason in note for note in result["notes"]), "\n".join(result["notes"]) + "\n--- log:\n" + log_tail
     assert result["notebooks"]["svm"] == "graded"
@@ -419,15 +431,15 @@ def test_a_corrupt_zip_scores_zero_with_its_reason_in_the_csv_and_feedback(batch
     assert result["status"] == "not gradable"
     assert result["notes"][0].startswith("submission not gradable: ")
     assert all(score == 0 for score, _ in batch["scores"]["corrupt_zip"].values())
-    rows = {row["student_id"]: row for row in csv.DictReader(open(batch["course"] / feedback.CSV_NAME))}
+    rows = {row["student_id"]: row for row in csv.DictReader(open(batch["out"] / CSV_NAME))}
     assert rows["corrupt_zip"]["status"] == "not gradable" and "not gradable" in rows["corrupt_zip"]["notes"]
-    summary = (batch["course"] / "feedback" / "corrupt_zip" / "assignment1" / "index.html").read_text()
+    summary = (batch["out"] / "feedback" / "corrupt_zip" / "assignment1" / "index.html").read_text()
     assert "submission not gradable" in summary
 
 
 def test_a_zip_with_traversal_paths_writes_nothing_outside_and_is_graded(batch):
     assert not Path("/tmp/escaped_absolute.py").exists()
-    for root in (batch["course"], batch["submissions"], batch["course"].parent):
+    for root in (batch["course"], batch["out"], batch["submissions"], batch["course"].parent):
         assert not list(root.rglob("escaped_by_traversal.py"))
     result = batch["results"]["path_traversal"]
     assert any("skipped unsafe archive entry '../../escaped_by_traversal.py'" in note for note in result["notes"])
@@ -450,7 +462,7 @@ def test_a_missing_module_is_graded_as_the_stub(batch):
 
 
 def test_feedback_never_shows_hidden_tests_their_tracebacks_or_the_reference(batch):
-    pages = list((batch["course"] / "feedback").rglob("*.html"))
+    pages = list((batch["out"] / "feedback").rglob("*.html"))
     assert len(pages) >= len(batch["paths"]) - 2  # the unreadable zips get an index page only
     hidden_source = (batch["course"] / "source" / "assignment1" / "hidden_checks.py").read_text()
     secret_lines = {line.strip() for line in hidden_source.splitlines() if len(line.strip()) > 30}
@@ -461,12 +473,12 @@ def test_feedback_never_shows_hidden_tests_their_tracebacks_or_the_reference(bat
         text = page.read_text()
         assert "BEGIN HIDDEN TESTS" not in text and "hidden_checks" not in text, page
         assert not any(line in text for line in secret_lines), page
-    stubs_svm = (batch["course"] / "feedback" / "stubs" / "assignment1" / "svm.html").read_text()
+    stubs_svm = (batch["out"] / "feedback" / "stubs" / "assignment1" / "svm.html").read_text()
     assert "hidden tests: failed" in stubs_svm
 
 
 def test_the_csv_has_one_row_per_student_matching_the_gradebook(batch):
-    rows = list(csv.DictReader(open(batch["course"] / feedback.CSV_NAME)))
+    rows = list(csv.DictReader(open(batch["out"] / CSV_NAME)))
     assert sorted(row["student_id"] for row in rows) == sorted(batch["paths"])
     for row in rows:
         scores = batch["scores"][row["student_id"]]
@@ -494,7 +506,7 @@ def test_inline_questions_are_graded_by_hand_in_formgrader_and_reach_the_csv(res
     import time
     import urllib.request
 
-    course = batch["course"]
+    course = batch["out"]  # the grading folder is the nbgrader course formgrader opens
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -535,10 +547,10 @@ def test_inline_questions_are_graded_by_hand_in_formgrader_and_reach_the_csv(res
         server.terminate()
         server.wait(timeout=30)
 
-    from solutions.instructor.feedback import main as refresh
+    from instructor.feedback.pages import main as refresh
 
-    assert refresh(["--course", str(course), "--student", "reference", "--jobs", "1"]) == 0
-    row = next(r for r in csv.DictReader(open(course / feedback.CSV_NAME)) if r["student_id"] == "reference")
+    assert refresh(["--out", str(course), "--student", "reference", "--jobs", "1"]) == 0
+    row = next(r for r in csv.DictReader(open(course / CSV_NAME)) if r["student_id"] == "reference")
     assert float(row["knn:inline_question_1"]) == 1.5
     page = (course / "feedback" / "reference" / "assignment1" / "knn.html").read_text()
     assert "1.5" in page
@@ -549,7 +561,7 @@ def test_inline_questions_are_graded_by_hand_in_formgrader_and_reach_the_csv(res
 def svm_autograded_text(batch, student: str) -> str:
     """What the graded svm notebook printed, each cell's stream outputs joined as written (the kernel may
     flush one print in two parts)."""
-    notebook = json.loads((batch["course"] / "autograded" / student / "assignment1" / "svm.ipynb").read_text())
+    notebook = json.loads((batch["out"] / "autograded" / student / "assignment1" / "svm.ipynb").read_text())
     printed = []
     for cell in notebook["cells"]:
         streams = [output for output in cell.get("outputs", []) if output.get("output_type") == "stream"]
@@ -580,7 +592,7 @@ def test_nothing_of_the_grader_is_changed_and_no_secret_leaks_into_what_it_write
     assert set(os.listdir(batch["targets"].venv_site)) == protected["venv"]
     assert batch["world"]["secret"].read_bytes() == protected["secret"]
     secret = protected["secret"].strip()
-    for path in batch["course"].rglob("*"):
+    for path in [*batch["course"].rglob("*"), *batch["out"].rglob("*")]:
         if path.is_file() and not path.is_symlink():
             assert secret not in path.read_bytes(), path
     for student in ("attack_plants_links", "attack_explores"):
@@ -588,7 +600,7 @@ def test_nothing_of_the_grader_is_changed_and_no_secret_leaks_into_what_it_write
 
 
 def test_no_link_a_submission_planted_is_followed_into_the_course(batch):
-    for path in (batch["course"] / "autograded").rglob("*"):
+    for path in (batch["out"] / "autograded").rglob("*"):
         assert not path.is_symlink(), path
         assert stat.S_ISREG(path.lstat().st_mode) or path.is_dir(), path
 
@@ -625,7 +637,7 @@ def test_what_one_submission_leaves_in_tmp_is_gone_for_the_next(later_batch, bat
     assert later_batch["scores"]["attack_stash_reader"][("svm", "hidden_svm_loss_vectorized")][0] == 0
     assert "found a stash" not in svm_autograded_text(batch, "attack_stash_reader")
     stash = batch["targets"].stash
-    for folder in (Path(tempfile.gettempdir()), Path("/dev/shm"), batch["course"], batch["submissions"]):
+    for folder in (Path(tempfile.gettempdir()), Path("/dev/shm"), batch["course"], batch["out"], batch["submissions"]):
         assert not list(folder.glob(f"**/{stash}")), folder
     # The writer's own work is correct and earned its points.
     writer = batch["scores"]["attack_stash_writer"]
@@ -653,8 +665,8 @@ def test_memory_held_by_many_children_is_capped_for_the_submission_as_a_whole(ba
 
 
 def test_100_mb_of_output_is_cut_to_a_marked_megabyte(batch):
-    notebook = batch["course"] / "autograded" / "attack_prints_a_lot" / "assignment1" / "svm.ipynb"
-    page = batch["course"] / "feedback" / "attack_prints_a_lot" / "assignment1" / "svm.html"
+    notebook = batch["out"] / "autograded" / "attack_prints_a_lot" / "assignment1" / "svm.ipynb"
+    page = batch["out"] / "feedback" / "attack_prints_a_lot" / "assignment1" / "svm.html"
     assert notebook.stat().st_size < 4 << 20 and page.stat().st_size < 4 << 20
     assert "[output truncated]" in notebook.read_text() and "[output truncated]" in page.read_text()
 

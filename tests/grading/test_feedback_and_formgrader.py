@@ -3,12 +3,12 @@
 The course has the real ``solutions/nbgrader_config.py`` (loaded as a sub-configuration, with the tiny
 course as root) and three notebooks of four cells: a text with formulas, two written questions and a test
 cell. ``nbgrader generate_assignment`` builds its gradebook; one student's notebooks are the release with
-the first question answered, scored by :mod:`solutions.instructor.record` and written out by
-``python -m solutions.instructor.feedback``, as after a grading run. No sandbox and no kernel are needed.
+the first question answered, scored by :mod:`instructor.grade.score` and written out by
+``python -m instructor.feedback.pages``, as after a grading run. No sandbox and no kernel are needed.
 
 The browser tests use Debian's chromium through Playwright and let no request leave the machine: a
 feedback page is opened from ``file://``, and formgrader is reached as section 4 of
-``solutions/instructor/README.md`` says, from JupyterLab's menu to a score typed in the submission page.
+``instructor/README.md`` says, from JupyterLab's menu to a score typed in the submission page.
 """
 
 from __future__ import annotations
@@ -31,10 +31,13 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from solutions.instructor import feedback, record
-from solutions.instructor.course import ASSIGNMENT, NOTEBOOKS, run_nbgrader, tool_env
+from instructor.course import ASSIGNMENT, NOTEBOOKS, tool_env
+from instructor.feedback import pages as feedback
+from instructor.grade import score as record
+from instructor.grade.store import CSV_NAME, GradingStore
+from instructor.nbgrader_course import run_nbgrader
+from instructor.course import REPO_ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[2]
 STUDENT = "s1"
 INTRO = ("The hinge loss is $L_i = \\sum_{j \\neq y_i} \\max(0, s_j - s_{y_i} + \\Delta)$ and $x^2$ grows.\n\n"
          "$$\\frac{\\partial L}{\\partial W}$$")
@@ -97,7 +100,8 @@ def build_course(folder: Path) -> Path:
 
     autograded = course / "autograded" / STUDENT / ASSIGNMENT
     autograded.mkdir(parents=True)
-    model = record.course_model(feedback.db_url(course))
+    store = GradingStore(course)  # this tiny course is its own grading folder
+    model = record.course_model(store.db_url)
     scores = {}
     for name in NOTEBOOKS:
         notebook = nbformat.read(course / "release" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
@@ -106,12 +110,12 @@ def build_course(folder: Path) -> Path:
         nbformat.write(notebook, autograded / f"{name}.ipynb")
         scores[name] = record.score_notebook(autograded / f"{name}.ipynb", model[name], {}, None)
     shutil.copytree(autograded, course / "submitted" / STUDENT / ASSIGNMENT)
-    record.record(feedback.db_url(course), STUDENT, None, scores)
-    results = feedback.results_dir(course)
-    results.mkdir(parents=True)
-    (results / f"{STUDENT}.json").write_text(json.dumps(
-        {"status": "graded", "notebooks": {name: "graded" for name in NOTEBOOKS}, "notes": [], "verdicts": {}}))
-    assert feedback.main(["--course", str(course), "--jobs", "1"]) == 0
+    record.record(store.db_url, STUDENT, None, scores)
+    store.result_path(STUDENT).parent.mkdir(parents=True)
+    store.result_path(STUDENT).write_text(json.dumps(
+        {"student": STUDENT, "sha256": "", "source": f"{STUDENT}.zip", "timestamp": "", "status": "graded",
+         "notebooks": {name: "graded" for name in NOTEBOOKS}, "notes": [], "verdicts": {}}))
+    assert feedback.main(["--out", str(course), "--jobs", "1"]) == 0
     return course
 
 
@@ -121,7 +125,7 @@ def course(tmp_path_factory) -> Path:
 
 
 def csv_row(course: Path) -> dict[str, str]:
-    with open(course / feedback.CSV_NAME, newline="", encoding="utf-8") as handle:
+    with open(course / CSV_NAME, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["student_id"] for row in rows] == [STUDENT]
     return rows[0]
@@ -146,11 +150,11 @@ def test_the_csv_says_pending_for_an_answered_question_and_0_for_an_empty_one(co
 
 
 def test_the_csv_has_its_own_name_and_is_ignored_by_git(course):
-    assert feedback.CSV_NAME != "grades.csv"  # `nbgrader export` writes grades.csv in the course folder
+    assert CSV_NAME != "grades.csv"  # `nbgrader export` writes grades.csv in the course folder
     assert not (course / "grades.csv").exists()
-    for name in (feedback.CSV_NAME, "grades.csv"):
-        ignored = subprocess.run(["git", "check-ignore", "-q", f"solutions/{name}"], cwd=REPO, check=False)
-        assert ignored.returncode == 0, f"solutions/{name} is not ignored by git"
+    for name in (CSV_NAME, "grades.csv"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", f"grading/{name}"], cwd=REPO, check=False)
+        assert ignored.returncode == 0, f"grading/{name} is not ignored by git"
 
 
 def test_the_index_page_counts_pending_points_apart_from_the_score(course):
@@ -361,7 +365,7 @@ def test_formgrader_as_the_guide_says_renders_maths_offline_and_a_typed_score_en
     assert refused == [], "a page asked for something off this machine"
     assert errors == []
 
-    assert feedback.main(["--course", str(course), "--student", STUDENT, "--jobs", "1"]) == 0
+    assert feedback.main(["--out", str(course), "--student", STUDENT, "--jobs", "1"]) == 0
     row = csv_row(course)
     assert row[f"knn:{ANSWERED[0]}"] == "1" and row[f"svm:{ANSWERED[0]}"] == "pending"
     assert float(row["pending_points"]) == (len(NOTEBOOKS) - 1) * ANSWERED[1]

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from solutions.instructor import intake
-from solutions.instructor.course import STUDENT_MODULES, STUDENT_NOTEBOOKS
+from instructor import intake
+from instructor.course import STUDENT_MODULES, STUDENT_NOTEBOOKS
+from cs231n.course import NOTEBOOKS
+from instructor.course import REPO_ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[2]
 MB = 1 << 20
 # Where each field of an entry sits in its local header and in its central directory record (APPNOTE 4.3.7,
 # 4.3.12): struct format, offset in the local header, offset in the central record.
@@ -28,7 +29,7 @@ def valid_notebook() -> bytes:
 
 
 def full_files(prefix: str = "") -> dict[str, bytes]:
-    files = {f"{prefix}assignment1/{n}.ipynb": valid_notebook() for n in ("knn", "svm", "softmax")}
+    files = {f"{prefix}assignment1/{n}.ipynb": valid_notebook() for n in NOTEBOOKS}
     for module in STUDENT_MODULES:
         files[prefix + module] = f"# {module} by the student\n".encode()
     return files

@@ -11,15 +11,16 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
-from solutions.instructor import course as course_facts
-from solutions.instructor import feedback
+from instructor import course as course_facts
+from instructor.feedback import pages as feedback
+from instructor.grade.result import Check
+from instructor.nbgrader_course import run_nbgrader
+from instructor.course import REPO_ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +52,12 @@ def test_the_sandbox_input_holds_no_hidden_test_reference_or_solution(grading_co
     """What a submission's grading sandbox is given: cell definitions, the trusted package, the submission."""
     import sqlite3
 
-    from solutions.instructor.worker import HIDDEN_CELL_STAND_IN, Settings, build_template, prepare_input
+    from instructor.grade.config import GradingConfig
+    from instructor.grade.notebooks import HIDDEN_CELL_STAND_IN, build_template, prepare_input
 
     course = tmp_path / "course"
     shutil.copytree(grading_course, course)
-    settings = Settings(course_dir=course, repo_root=REPO, work_dir=tmp_path / "work", data_dir=grading_data)
+    settings = GradingConfig(course_dir=course, repo_root=REPO, work_dir=tmp_path / "work", data_dir=grading_data)
     template = build_template(settings)
     submitted = tmp_path / "submitted"
     shutil.copytree(REPO / "cs231n" / "classifiers", submitted / "cs231n" / "classifiers")
@@ -75,7 +77,7 @@ def test_nbgrader_finds_alembic_without_the_environment_on_path(tmp_path, monkey
     """Creating a gradebook runs `alembic`; run_nbgrader puts the interpreter's bin/ first on PATH."""
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-    course_facts.run_nbgrader(["db", "student", "list", f"--CourseDirectory.root={tmp_path}"], tmp_path)
+    run_nbgrader(["db", "student", "list", f"--CourseDirectory.root={tmp_path}"], tmp_path)
     assert (tmp_path / "gradebook.db").is_file()
 
 
@@ -114,16 +116,17 @@ def test_feedback_strips_hidden_tests_and_their_tracebacks():
     html_cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<script>x()</script>",
                                                                         "text/plain": "<Figure>"})]
     notebook = nbformat.v4.new_notebook(cells=[cell, html_cell])
-    feedback.sanitize(notebook, {"svm_loss_naive": {"passed": False, "message": "svm_loss_naive: dW differs"}})
+    feedback.sanitize(notebook, {"svm_loss_naive": Check(False, "svm_loss_naive: dW differs")})
     assert cell.source == "# hidden tests (run by the grader)"
     assert [o["text"] for o in cell.outputs] == ["hidden tests: failed (svm_loss_naive: dW differs)\n"]
     assert html_cell.outputs[0]["data"] == {"text/plain": "<Figure>"}
 
 
 def test_sandboxed_processes_get_the_fast_setting_and_no_path_to_instructor_files(grading_course, grading_data, tmp_path):
-    from solutions.instructor.worker import DATA_TARGET, Settings, sandbox_env
+    from instructor.grade.config import GradingConfig
+    from instructor.grade.notebooks import DATA_TARGET, sandbox_env
 
-    settings = Settings(course_dir=grading_course, repo_root=REPO, work_dir=tmp_path, data_dir=grading_data)
+    settings = GradingConfig(course_dir=grading_course, repo_root=REPO, work_dir=tmp_path, data_dir=grading_data)
     env = sandbox_env(settings)
     assert env["CS231N_QUICK"] == "1" and env["CIFAR10_DIR"] == DATA_TARGET
     # nbgrader itself sets NBGRADER_EXECUTION=autograde around execution; the grader names no instructor path.

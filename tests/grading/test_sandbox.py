@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solutions.instructor import cgroup, sandbox
-from solutions.instructor.runtime import frames
+from instructor.grade import cgroup
+from instructor.grade import sandbox
+from instructor.grade.runtime import frames
 
 UID_BASE = sandbox.DEFAULT_UID_BASE + 90  # a range no grading run of the suite uses
 AS_ROOT = os.geteuid() == 0

@@ -1,18 +1,12 @@
-"""Fixtures of the notebook tests: the hidden checks module, and the helpers beside this file on sys.path."""
+"""Fixtures of the notebook tests: the hidden checks module."""
 
 from __future__ import annotations
 
 import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))  # bundle.py, the notebook-running helpers
-
-from bundle import SOURCE_DIR  # noqa: E402
+from bench.notebook_bundle import SOURCE_DIR
 
 
 @pytest.fixture(scope="session")

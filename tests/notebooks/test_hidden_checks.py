@@ -9,11 +9,11 @@ import types
 import numpy as np
 import pytest
 
-from bundle import REFERENCE_DIR
+from bench.notebook_bundle import REFERENCE_DIR
 
 
 def test_names_are_the_ten_graded_functions(hidden_checks):
-    from solutions.instructor.course import GRADED_FUNCTIONS
+    from instructor.course import GRADED_FUNCTIONS
 
     assert sorted(hidden_checks.NAMES) == sorted(GRADED_FUNCTIONS)
 

@@ -14,9 +14,9 @@ import tarfile
 import nbformat
 import pytest
 
-from bundle import REFERENCE_DIR, NOTEBOOKS, LiveKernel, cell_errors, execute, kernel_env, make_bundle, text_output
-from solutions.instructor.answer_checks import AnswerChecker, Recomputer
-from solutions.instructor.course import CHECKED_ANSWERS, COURSE_DIR
+from bench.notebook_bundle import REFERENCE_DIR, NOTEBOOKS, LiveKernel, cell_errors, execute, kernel_env, make_bundle, text_output
+from instructor.grade.answers import AnswerChecker, Recomputer
+from instructor.course import CHECKED_ANSWERS, COURSE_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -149,7 +149,7 @@ def _assigned_names(source: str) -> set[str]:
 @pytest.fixture(scope="module")
 def release_runs(tmp_path_factory, small_cifar_dir):
     """The notebooks as nbgrader releases them from the current source, run against the untouched stubs."""
-    from solutions.instructor.release import generate_notebooks
+    from instructor.release.build import generate_notebooks
 
     released = tmp_path_factory.mktemp("release")
     for name, text in generate_notebooks().items():
@@ -248,7 +248,7 @@ def test_solution_notebooks_run_on_the_rebuilt_archive(shared_archive, tmp_path)
 # ------------------------------------------------------------------------- the setup cell in a live kernel
 
 def _setup_cell() -> str:
-    from bundle import SOURCE_DIR
+    from bench.notebook_bundle import SOURCE_DIR
 
     notebook = nbformat.read(SOURCE_DIR / "svm.ipynb", as_version=4)
     return next(cell.source for cell in notebook.cells if cell.cell_type == "code")

@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from bundle import NOTEBOOKS, REPO_ROOT, kernel_env, make_bundle
+from bench.notebook_bundle import NOTEBOOKS, REPO_ROOT, kernel_env, make_bundle
 
 try:
     from playwright.sync_api import expect, sync_playwright

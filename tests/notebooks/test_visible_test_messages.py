@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bundle import cell_errors, execute, kernel_env, make_bundle
+from bench.notebook_bundle import cell_errors, execute, kernel_env, make_bundle
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from instructor.course import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 STUDENT_REQUIREMENTS = REPO_ROOT / "solutions" / "student" / "requirements.txt"
 
 

@@ -13,10 +13,11 @@ import pytest
 import student_env
 from packaging.utils import canonicalize_name
 
-from solutions.instructor import leaks, release
-from solutions.instructor.course import NOTEBOOKS
+from instructor import fences
+from instructor.course import NOTEBOOKS, REPO_ROOT as REPO
+from instructor.release import build as release
+from instructor.release import leaks
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
@@ -52,7 +53,7 @@ def test_release_notebooks_hold_no_solution_hidden_test_or_output(generated):
         notebook = json.loads(text)
         for cell in notebook["cells"]:
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for marker in leaks.MARKERS:
+            for marker in fences.DELIMITERS:
                 assert marker not in source, f"{name}: {marker}"
             assert not {line.strip() for line in source.splitlines()} & secret_lines, f"{name}: solution line"
             assert not cell.get("outputs"), f"{name}: saved outputs"
@@ -62,7 +63,7 @@ def test_release_notebooks_hold_no_solution_hidden_test_or_output(generated):
 
 
 def test_release_notebooks_keep_every_graded_cell_of_the_contract(generated):
-    from solutions.instructor.course import CHECKED_ANSWERS, GRADED_FUNCTIONS
+    from instructor.course import CHECKED_ANSWERS, GRADED_FUNCTIONS
 
     ids = {
         name: {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in json.loads(text)["cells"]}

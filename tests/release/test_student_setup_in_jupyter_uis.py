@@ -27,7 +27,7 @@ import pytest
 
 import student_env
 import test_open_in_jupyter_uis as uis
-from bundle import make_bundle
+from bench.notebook_bundle import make_bundle
 
 # The browser and the page (route guard, page errors) are the release notebook's browser test's, applied
 # to the server fixture below.

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cs231n.course import STUDENT_MODULES
+
 # The calling convention is shared with the grader's sandbox; it lives beside this file.
 _calls_spec = importlib.util.spec_from_file_location(
     "_cs231n_graded_calls", Path(__file__).resolve().with_name("graded_calls.py"))
@@ -39,7 +41,7 @@ _calls_spec.loader.exec_module(_graded_calls)
 run = _graded_calls.run
 
 NAMES = _graded_calls.NAMES
-MODULES = ("k_nearest_neighbor", "linear_svm", "softmax", "linear_classifier")
+MODULES = tuple(Path(path).stem for path in STUDENT_MODULES)
 REFERENCE_PACKAGE = "_cs231n_hidden_reference"
 # Relative tolerance of floating-point outputs, against the largest magnitude of the expected array: loose
 # enough for any summation order in float64, far tighter than any real mistake (a missing 1/N or factor 2).

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from cifar_factory import write_cifar_batches
+from instructor.fake_cifar import write_cifar_batches
 from cs231n.data_utils import load_CIFAR10
 from solutions.cs231n.classifiers.linear_classifier import LinearSVM, Softmax
 from solutions.cs231n.classifiers.linear_svm import svm_loss_naive, svm_loss_vectorized

@@ -1,0 +1,1 @@
+"""Step 4, feedback: one HTML page per student and the grades CSV, from what grading recorded."""

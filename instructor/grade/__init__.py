@@ -1,0 +1,1 @@
+"""Step 3, grading one submission: the sandbox, the trusted checks, nbgrader on the notebooks, the score."""

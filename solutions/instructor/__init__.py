@@ -1,1 +1,0 @@
-"""Instructor tooling: stub build, release build, autograding, demo and benchmarks."""
