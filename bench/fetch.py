@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
-from .data import FETCH_SCRIPT, archive_sha256, fetch_command, write_generated_cifar
+from instructor.fake_cifar import write_cifar_batches
+
+from .data import FETCH_SCRIPT, archive_sha256, fetch_command
 from .report import Report, Row
 from .settings import REPO_ROOT, SHARED_ARCHIVE
 from .timing import Stats, run_child, time_once
@@ -49,7 +51,7 @@ def generated_archive(work_dir: Path) -> Path:
     """A small ``cifar-10-python.tar.gz`` of generated batches with its ``.sha256`` beside it."""
     archive = work_dir / "generated-archive" / "cifar-10-python.tar.gz"
     if not archive.is_file():
-        folder = write_generated_cifar(work_dir / "generated-archive" / "src", images_per_batch=50)
+        folder = write_cifar_batches(work_dir / "generated-archive" / "src", images_per_batch=50)
         with tarfile.open(archive, "w:gz") as tar:
             tar.add(folder, arcname=folder.name)
         digest = hashlib.sha256(archive.read_bytes()).hexdigest()

@@ -28,10 +28,11 @@ from pathlib import Path
 
 import nbformat
 
-from bench.notebook_bundle import NOTEBOOKS, REPO_ROOT, kernel_env, make_bundle, text_output
+from bench.notebook_bundle import NOTEBOOKS, kernel_env, make_bundle, text_output
+from instructor.course import SHARED_ARCHIVE
 from bench.notebooks import MEMORY_BUDGET, TIME_BUDGETS, slowest_cells
 
-SHARED_ARCHIVE = REPO_ROOT.parent / "shared" / "datasets" / "cifar-10-python.tar.gz"
+
 # What each notebook prints about its results, and the targets they are held to.
 FIGURES = {
     "knn": [("k=1 test accuracy", r"k=1: \d+ / \d+ correct, test accuracy ([\d.]+)", None),

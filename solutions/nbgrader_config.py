@@ -13,9 +13,6 @@ manifest ``cs231n/course.py``.
 
 import os
 
-import nbgrader
-
-import instructor.feedback
 from cs231n.course import ASSIGNMENT, CELL_STUB, STUDENT_MODULES
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,13 +47,3 @@ c.Execute.interrupt_on_timeout = True
 # What replaces each solution region of a notebook cell in the release. nbgrader's default raises a bare
 # NotImplementedError; this one tells the student what to do, like the stubs in cs231n/classifiers do.
 c.ClearSolutions.code_stub = {"python": CELL_STUB}
-
-# Formgrader renders a submission with nbgrader's "formgrade" template, which loads MathJax from a CDN.
-# instructor/feedback/templates/formgrade/mathjax.html.j2 replaces that with the MathJax that the
-# jupyter-server-mathjax package serves from the Jupyter server itself. Setting the base folders replaces
-# formgrader's own list, so nbgrader's folder follows this project's. Only the "formgrade" template has a
-# folder here: nbgrader's other templates ("feedback" of `nbgrader generate_feedback`) are found as before.
-c.HTMLExporter.extra_template_basedirs = [
-    os.path.join(os.path.dirname(instructor.feedback.__file__), "templates"),
-    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
-]

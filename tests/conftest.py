@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from instructor.course import REPO_ROOT
 
-SHARED_ARCHIVE = REPO_ROOT.parent / "shared" / "datasets" / "cifar-10-python.tar.gz"
+from instructor.course import REPO_ROOT, SHARED_ARCHIVE
 
 
 @pytest.fixture(scope="session")

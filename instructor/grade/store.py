@@ -40,7 +40,19 @@ c = get_config()  # noqa: F821 (injected by traitlets)
 load_subconfig({source!r})  # noqa: F821
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.source_directory = {source_dir!r}
+# Formgrader renders a submission with nbgrader's "formgrade" template, which loads MathJax from a CDN; the
+# folder below (before nbgrader's own) holds a formgrade/mathjax.html.j2 that loads the MathJax the
+# jupyter-server-mathjax package serves from the Jupyter server itself, so the maths renders with no network.
+c.HTMLExporter.extra_template_basedirs = {template_dirs!r}
 '''
+
+
+def formgrader_templates() -> list[str]:
+    """Template folders for formgrader: this project's ``formgrade`` override, then nbgrader's own."""
+    import nbgrader
+
+    ours = Path(__file__).resolve().parents[1] / "feedback" / "templates"
+    return [str(ours), str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates")]
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -116,7 +128,7 @@ class GradingStore:
         for folder in (self.root, self.work, self.logs):
             folder.mkdir(parents=True, exist_ok=True)
         text = CONFIG_TEXT.format(source=str(self.course_dir / CONFIG), root=str(self.root),
-                                  source_dir=str(self.course_dir / "source"))
+                                  source_dir=str(self.course_dir / "source"), template_dirs=formgrader_templates())
         write_atomically(self.root / CONFIG, text.encode("utf-8"))
         return self
 

@@ -73,20 +73,16 @@ def _cell_metadata(grade_id: str, points: float | None = None, solution: bool = 
     return {"nbgrader": meta}
 
 
-def write_config(course: Path) -> None:
-    """The course's nbgrader_config.py: the real one, with this folder as the course root."""
-    (course / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n"
-        f"load_subconfig({str(REPO / 'solutions' / 'nbgrader_config.py')!r})  # noqa: F821\n"
-        f"c.CourseDirectory.root = {str(course)!r}\n", encoding="utf-8")
-
-
 def build_course(folder: Path) -> Path:
     """Release the tiny course with nbgrader, then score and write out one student's submission."""
-    course = folder / "course"
-    source = course / "source" / ASSIGNMENT
+    # A source course like solutions/ (the real configuration, tiny notebooks), and a grading folder made
+    # from it as grading makes one: its generated nbgrader_config.py is what formgrader reads.
+    source_course = folder / "source-course"
+    source = source_course / "source" / ASSIGNMENT
     source.mkdir(parents=True)
-    write_config(course)
+    shutil.copy2(REPO / "solutions" / "nbgrader_config.py", source_course / "nbgrader_config.py")
+    course = folder / "course"
+    store = GradingStore(course, source_course).open()
     for name in NOTEBOOKS:
         notebook = new_notebook(cells=[
             new_markdown_cell(INTRO, metadata=_cell_metadata("intro", locked=True)),
@@ -100,7 +96,6 @@ def build_course(folder: Path) -> Path:
 
     autograded = course / "autograded" / STUDENT / ASSIGNMENT
     autograded.mkdir(parents=True)
-    store = GradingStore(course)  # this tiny course is its own grading folder
     model = record.course_model(store.db_url)
     scores = {}
     for name in NOTEBOOKS:
@@ -246,7 +241,7 @@ def jupyterlab(course, tmp_path):
     """
     copy = tmp_path / "course"
     shutil.copytree(course, copy)
-    write_config(copy)
+    GradingStore(copy, course.parent / "source-course").open()  # the copy is a grading folder of its own
     state = tmp_path / "jupyter"
     folders = {"JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data", "JUPYTER_RUNTIME_DIR": "runtime",
                "IPYTHONDIR": "ipython", "JUPYTERLAB_SETTINGS_DIR": "lab-settings",
