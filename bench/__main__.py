@@ -18,7 +18,7 @@ import sys
 import time
 
 from . import SECTIONS, run
-from .settings import DEFAULT_JSON, Settings
+from .settings import DEFAULT_JSON, BenchSettings
 
 
 def parse_sections(text: str) -> list:
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
             if option < 1:
                 build_parser().error(f"--{name.replace('_', '-')} must be at least 1, got {option}")
             overrides[name] = option
-    settings = Settings.quick_smoke(**overrides) if options.quick else Settings.full(**overrides)
+    settings = BenchSettings.quick_smoke(**overrides) if options.quick else BenchSettings.full(**overrides)
     command = " ".join(["python -m bench", *map(shlex.quote, argv)])
     start = time.perf_counter()
     report = run(settings, options.only or list(SECTIONS), command)

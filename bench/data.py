@@ -18,7 +18,7 @@ import numpy as np
 
 from instructor.fake_cifar import write_cifar_batches
 
-from .settings import REPO_ROOT, SHARED_ARCHIVE, Settings
+from .settings import REPO_ROOT, SHARED_ARCHIVE, BenchSettings
 from .timing import run_child
 
 FETCH_SCRIPT = REPO_ROOT / "datasets" / "fetch_cifar10.py"
@@ -50,12 +50,12 @@ class DataSource:
         What the table says about the data, e.g. ``"rebuilt CIFAR-10 (../shared)"``.
     cifar_dir : Path or None
         A real ``cifar-10-batches-py`` folder, or None when the data is generated.
-    settings : Settings
+    settings : BenchSettings
     """
 
     description: str
     cifar_dir: Optional[Path]
-    settings: Settings
+    settings: BenchSettings
     _float64: Optional[tuple] = None
 
     @property
@@ -134,7 +134,7 @@ class DataSource:
         return target
 
 
-def install_rebuilt(settings: Settings):
+def install_rebuilt(settings: BenchSettings):
     """Install the rebuilt archive with the fetch script; the folder, or a string saying why it could not."""
     if not SHARED_ARCHIVE.is_file():
         return f"{SHARED_ARCHIVE} is absent"
@@ -151,7 +151,7 @@ def install_rebuilt(settings: Settings):
     return target
 
 
-def resolve(settings: Settings) -> DataSource:
+def resolve(settings: BenchSettings) -> DataSource:
     """Pick the data: generated in the quick setting; else the rebuilt archive through the fetch script."""
     if settings.quick:
         return DataSource("generated (quick setting: tiny shapes, random pixels; the notebooks and grading use the "

@@ -40,7 +40,7 @@ from instructor.grade import sandbox
 from instructor.grade.config import GradingConfig
 from instructor.grade.notebooks import build_template
 from instructor.grade.store import GradingStore
-from instructor.nbgrader_course import scratch_course
+from instructor.nbgrader_course import generate_assignment, scratch_course
 
 
 def cpu_seconds() -> float:
@@ -95,7 +95,7 @@ def nbgrader_serial(scratch: Path, zips: Path, data: Path) -> tuple[float, float
     run = lambda *args: subprocess.run(  # noqa: E731
         [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, check=True, capture_output=True, text=True
     )
-    run("generate_assignment", ASSIGNMENT, "--force")
+    generate_assignment(course)
     submissions, _ = intake.find_submissions(zips)
     for submission in submissions.values():
         intake.take_in(submission, course / "submitted", REPO_ROOT)

@@ -15,11 +15,11 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from instructor.course import REPO_ROOT
+from instructor.course import ASSIGNMENT, REPO_ROOT, reference_dir, source_dir
 from cs231n.course import NOTEBOOKS
 
-SOURCE_DIR = REPO_ROOT / "solutions" / "source" / "assignment1"
-REFERENCE_DIR = REPO_ROOT / "solutions" / "cs231n" / "classifiers"
+SOURCE_DIR = source_dir()
+REFERENCE_DIR = reference_dir()
 
 
 def make_bundle(target: Path, notebooks_dir: Path = SOURCE_DIR, reference: bool = True) -> Path:
@@ -37,7 +37,7 @@ def make_bundle(target: Path, notebooks_dir: Path = SOURCE_DIR, reference: bool 
     """
     target.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO_ROOT / "cs231n", target / "cs231n", ignore=shutil.ignore_patterns("__pycache__"))
-    assignment = target / "assignment1"
+    assignment = target / ASSIGNMENT
     assignment.mkdir()
     for name in NOTEBOOKS:
         shutil.copy2(notebooks_dir / f"{name}.ipynb", assignment / f"{name}.ipynb")

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from instructor.course import REPO_ROOT, SHARED_ARCHIVE  # noqa: F401 (SHARED_ARCHIVE: for the sections)
+from instructor.course import REPO_ROOT, SHARED_ARCHIVE, source_dir  # noqa: F401 (SHARED_ARCHIVE: for the sections)
 
 
 DEFAULT_JSON = REPO_ROOT / "bench-results" / "latest.json"
-NOTEBOOK_SOURCE = REPO_ROOT / "solutions" / "source" / "assignment1"
+NOTEBOOK_SOURCE = source_dir()
 WORK_DIR = REPO_ROOT / "bench-results" / "work"
 
 
 @dataclass(frozen=True)
-class Settings:
+class BenchSettings:
     """What one run measures.
 
     Attributes
@@ -79,11 +79,11 @@ class Settings:
         return {"runs": min(self.slow_runs, self.runs)}
 
     @classmethod
-    def full(cls, **overrides) -> "Settings":
+    def full(cls, **overrides) -> "BenchSettings":
         return cls(**overrides)
 
     @classmethod
-    def quick_smoke(cls, **overrides) -> "Settings":
+    def quick_smoke(cls, **overrides) -> "BenchSettings":
         values = dict(quick=True, dev_rows=100, full_rows=1000, knn_train=200, knn_test=20, train_iters=20,
                       runs=3, max_runs=3, budget_seconds=0.0, slow_runs=2, heavy_runs=1)
         values.update(overrides)

@@ -12,7 +12,7 @@ import pytest
 from bench import SECTIONS, run
 from bench.__main__ import main
 from bench.report import Report, Row, Target, table_lines
-from bench.settings import Settings
+from bench.settings import BenchSettings
 from cs231n.course import NOTEBOOKS
 from bench.timing import Stats, compare, run_child
 
@@ -132,7 +132,7 @@ def test_quick_run_prints_the_table_and_writes_json_with_a_ratio_and_verdict_per
 
 
 def test_training_loading_and_fetch_sections_run_on_tiny_generated_data(tmp_path, capsys):
-    settings = Settings.quick_smoke(train_iters=2, runs=1, work_dir=tmp_path / "work")
+    settings = BenchSettings.quick_smoke(train_iters=2, runs=1, work_dir=tmp_path / "work")
     report = run(settings, ["training", "loading", "fetch"], "test")
     rows = [row.as_dict() for row in report.rows]
     _check_rows(rows)
@@ -185,7 +185,7 @@ def test_notebooks_run_with_real_kernels_on_the_reference_submission(tmp_path, m
     # Generated data even where the rebuilt archive exists: these stand-in notebooks need no real images.
     monkeypatch.setattr("bench.data.SHARED_ARCHIVE", tmp_path / "absent.tar.gz")
     # The stand-in notebooks use the reference classifiers through the copied bundle: the stubs would raise.
-    settings = Settings.quick_smoke(work_dir=tmp_path / "work",
+    settings = BenchSettings.quick_smoke(work_dir=tmp_path / "work",
                                     notebook_source=_write_notebooks(tmp_path / "source", failing="softmax"))
     report = run(settings, ["notebooks"], "test")
     rows = {row.item.replace(" (quick setting, generated data)", ""): row for row in report.rows}
@@ -203,7 +203,7 @@ def test_notebooks_run_with_real_kernels_on_the_reference_submission(tmp_path, m
 
 
 def test_notebooks_section_says_skipped_when_the_notebooks_are_absent(tmp_path):
-    settings = Settings.quick_smoke(work_dir=tmp_path / "work", notebook_source=tmp_path / "nowhere")
+    settings = BenchSettings.quick_smoke(work_dir=tmp_path / "work", notebook_source=tmp_path / "nowhere")
     report = run(settings, ["notebooks"], "test")
     assert report.rows == []
     assert report.skipped[0]["section"] == "notebooks"
@@ -212,7 +212,7 @@ def test_notebooks_section_says_skipped_when_the_notebooks_are_absent(tmp_path):
 
 
 def test_grading_section_says_skipped_when_the_course_is_absent(tmp_path):
-    settings = Settings.quick_smoke(work_dir=tmp_path / "work", notebook_source=tmp_path / "nowhere")
+    settings = BenchSettings.quick_smoke(work_dir=tmp_path / "work", notebook_source=tmp_path / "nowhere")
     report = run(settings, ["grading"], "test")
     assert report.rows == []
     assert report.skipped[0]["section"] == "grading"

@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from cs231n.course import NOTEBOOKS
+from cs231n.course import NOTEBOOKS, STUDENT_MODULES
 from instructor.course import REPO_ROOT as REPO
 
-MODULES = ["k_nearest_neighbor", "linear_svm", "softmax", "linear_classifier"]
+MODULES = [Path(path).stem for path in STUDENT_MODULES]
 EXPECTED = sorted(
     [f"assignment1/{n}.ipynb" for n in NOTEBOOKS] + [f"cs231n/classifiers/{m}.py" for m in MODULES] + ["MANIFEST.sha256"]
 )

@@ -35,7 +35,7 @@ from instructor.course import ASSIGNMENT, NOTEBOOKS, tool_env
 from instructor.feedback import pages as feedback
 from instructor.grade import score as record
 from instructor.grade.store import CSV_NAME, GradingStore
-from instructor.nbgrader_course import run_nbgrader
+from instructor.nbgrader_course import generate_assignment
 from instructor.course import REPO_ROOT as REPO
 
 STUDENT = "s1"
@@ -92,7 +92,7 @@ def build_course(folder: Path) -> Path:
         ])
         notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(notebook, source / f"{name}.ipynb")
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
+    generate_assignment(course)
 
     autograded = course / "autograded" / STUDENT / ASSIGNMENT
     autograded.mkdir(parents=True)
