@@ -1,19 +1,34 @@
-"""Autograding throughput: seconds per submission with ``--jobs 1`` and ``--jobs 2``, and a class projected.
+"""Autograding: what a submission costs, stage by stage against its floor; --jobs 1 and 2; a class projected.
 
 The submissions are the reference submission (the release notebooks with every answer cell filled in,
 and the reference classifiers), packed by ``cs231n.submission.write_zip`` as ``collectSubmission.sh``
 does, several copies under different student ids. They are graded by the real autograder
-(``python -m instructor.autograde``, nbgrader, confinement, feedback and CSV included) in a copy
-of the course inside ``bench-results/work``, so the instructor's gradebook is never touched. nbgrader runs
-the notebooks in their grading setting (quick mode). The two job counts run alternately, ``--force`` each;
-a third run with nothing to regrade measures the fixed work of a run, which is taken off the per-submission
-figures (a class pays it once).
+(``python -m instructor.autograde``: intake, the sandboxes, the trusted checks, the notebooks, scoring,
+feedback and CSV) from a scratch course into a grading folder inside ``bench-results/work``, so the
+instructor's ``grading/`` is never touched.
+
+- **CPU per submission**: the autograder runs in a control group of its own that counts its CPU time and
+  that of its helpers; the student sandboxes and the reference runners have control groups of their own,
+  which the run reports (``--summary-json``). Their sum over a batch, less that of a run with nothing to
+  grade (start-up, template, CSV: a class pays it once), divided by the batch size, is the cost of one
+  submission. Its stages come from each submission's recorded result (the grader's thread and the
+  sandboxes the stage started), plus recording and feedback pages from the run's summary.
+- **Floor**: the same notebooks run as grading runs them (:mod:`bench.grading_floor`: grading data, quick
+  mode, figures not drawn, one kernel per notebook) and nothing else, in a control group.
+- **Both ways**: the batch graded on the grading data and with ``--full-data``; every cell's score must be
+  the same.
+- **--jobs 2** against **--jobs 1**, alternately, ``--force`` each, and a class projected from ``--jobs 2``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
+import sqlite3
+import statistics
 import sys
+import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
@@ -25,9 +40,21 @@ from .settings import REPO_ROOT
 from .timing import Stats, run_child
 
 AUTOGRADER = REPO_ROOT / "instructor" / "autograde.py"
-SUBMISSION_BUDGET = 60.0  # seconds per submission, serial
 SPEED_UP_TARGET = 1.7  # --jobs 2 against --jobs 1 on two cores
-NIGHT_SECONDS = 8 * 3600
+CPU_TARGET = 5.0  # CPU seconds per submission with the sandbox on
+FLOOR_TARGET = 1.5  # at most this multiple of the floor
+CLASS_TARGET = 25 * 60  # a class of 500 with --jobs 2, in seconds
+STAGES = ("take_in", "check_functions", "run_notebooks", "check_answers", "score")
+
+
+@dataclasses.dataclass
+class GradingRun:
+    """One autograder run: wall seconds, CPU seconds of everything it ran, its summary and grading folder."""
+
+    seconds: float
+    cpu: float | None
+    summary: dict
+    out: Path
 
 
 def missing_parts(source_dir: Path) -> list:
@@ -56,20 +83,85 @@ def prepare(work: Path, source_dir: Path, count: int) -> tuple:
     return course, submissions
 
 
-def grade(course: Path, submissions: Path, data_dir: Path, jobs: int, force: bool = True, extra=()) -> float:
-    """Wall seconds of one autograder run over every submission with ``jobs`` slots (all regraded when
-    ``force``; else every recorded submission is skipped and only the fixed work is left), with ``extra``
-    options."""
-    command = [sys.executable, "-m", "instructor.autograde", str(submissions), "--jobs", str(jobs),
-               "--course", str(course), "--out", str(course.parent / "grading"), "--data", str(data_dir)] + (["--force"] if force else []) + list(extra)
-    result = run_child(command, cwd=str(REPO_ROOT), timeout=3600)
+def cpu_group():
+    """A control group that counts CPU time (None where this machine gives none: not root, no cgroups)."""
+    from instructor.grade import cgroup
+
+    return cgroup.create(memory_bytes=64 << 30, processes=32768)
+
+
+def grade(course: Path, submissions: Path, data_dir: Path, jobs: int, force: bool = True, extra=(),
+          out: Path | None = None) -> GradingRun:
+    """One autograder run over every submission with ``jobs`` slots (all regraded when ``force``; else
+    every recorded submission is skipped and only the fixed work is left), with ``extra`` options, into the
+    grading folder ``out`` (default: beside the course)."""
+    out = out or course.parent / "grading"
+    group = cpu_group()
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
+        summary_path = Path(scratch) / "summary.json"
+        command = [sys.executable, "-m", "instructor.autograde", str(submissions), "--jobs", str(jobs),
+                   "--course", str(course), "--out", str(out), "--data", str(data_dir),
+                   "--summary-json", str(summary_path)] + (["--force"] if force else []) + list(extra)
+        try:
+            result = run_child(command, cwd=str(REPO_ROOT), timeout=3600,
+                               procs_files=[str(p) for p in group.procs_files()] if group else ())
+            cpu = group.cpu_seconds() if group else None
+        finally:
+            if group is not None:
+                group.kill_and_remove()
+        if result.returncode != 0:
+            raise RuntimeError(f"the autograder failed (exit {result.returncode}): {result.stderr.strip()[-800:]}")
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    costs = summary.get("costs", {})
+    if cpu is not None:  # the sandboxes and the reference runners are counted by control groups of their own
+        cpu += costs.get("sandboxes_cpu", 0.0) + costs.get("reference_timers_cpu", 0.0)
+    return GradingRun(result.seconds, cpu, summary, out)
+
+
+def floor_cpu(data_dir: Path) -> tuple[float | None, float, dict]:
+    """(CPU seconds, wall seconds, per-notebook [kernel, whole] seconds) of :mod:`bench.grading_floor`."""
+    group = cpu_group()
+    with tempfile.TemporaryDirectory(prefix="bench-floor-") as scratch:
+        try:
+            result = run_child([sys.executable, "-m", "bench.grading_floor", str(data_dir), scratch],
+                               cwd=str(REPO_ROOT), timeout=1800,
+                               procs_files=[str(p) for p in group.procs_files()] if group else ())
+            cpu = group.cpu_seconds() if group else None
+        finally:
+            if group is not None:
+                group.kill_and_remove()
     if result.returncode != 0:
-        raise RuntimeError(f"the autograder failed (exit {result.returncode}): {result.stderr.strip()[-800:]}")
-    return result.seconds
+        raise RuntimeError(f"the floor run failed (exit {result.returncode}): {result.stderr.strip()[-800:]}")
+    return cpu, result.seconds, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def cell_scores(out: Path) -> dict:
+    """(student, notebook, cell) -> (auto score, manual score) of every grade in a grading folder's gradebook."""
+    with sqlite3.connect(out / "gradebook.db") as db:
+        rows = db.execute(
+            "SELECT student.id, notebook.name, grade_cell.name, grade.auto_score, grade.manual_score "
+            "FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN notebook ON submitted_notebook.notebook_id = notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "JOIN student ON submitted_assignment.student_id = student.id "
+            "JOIN grade_cell ON grade.cell_id = grade_cell.id").fetchall()
+    return {(student, notebook, cell): (auto, manual) for student, notebook, cell, auto, manual in rows}
+
+
+def stage_rows(out: Path) -> dict[str, float]:
+    """Median over the graded submissions of each stage's CPU seconds, and of each notebook's kernel start
+    and run (wall seconds, as the sandbox reported them)."""
+    results = [json.loads(path.read_text(encoding="utf-8")) for path in sorted((out / "results").glob("*.json"))]
+    rows = {stage: statistics.median(r["cpu_seconds"].get(stage, 0.0) for r in results) for stage in STAGES}
+    for name in NOTEBOOKS:
+        rows[f"{name}: kernel start"] = statistics.median(r["notebook_seconds"].get(name, [0, 0])[0] for r in results)
+        rows[f"{name}: run"] = statistics.median(r["notebook_seconds"].get(name, [0, 0])[1] for r in results)
+    return rows
 
 
 def run_grading(report: Report, data, settings) -> None:
-    """Rows: serial seconds per submission against 60 s, --jobs 2 speed-up against 1.7x, a class projected."""
+    """Rows: CPU per submission by stage against the floor and 5 s; scores both ways; --jobs 2 against
+    --jobs 1; a class of 500 projected against 25 minutes."""
     section = "grading"
     missing = missing_parts(settings.notebook_source)
     if missing:
@@ -78,32 +170,67 @@ def run_grading(report: Report, data, settings) -> None:
     count = settings.grading_submissions
     course, submissions = prepare(settings.work_dir / "grading", settings.notebook_source, count)
     data_dir = data.cifar_folder(prefer_real=True)
+    generated = "; generated data" if data.is_generated(data_dir) else ""
     serial, parallel, fixed = [], [], []
     for index in tqdm(range(settings.heavy_runs), desc="grading", leave=False):
         # Alternate which job count goes first, as in timing.compare.
-        if index % 2 == 0:
-            serial.append(grade(course, submissions, data_dir, 1))
-            parallel.append(grade(course, submissions, data_dir, 2))
-        else:
-            parallel.append(grade(course, submissions, data_dir, 2))
-            serial.append(grade(course, submissions, data_dir, 1))
+        for jobs in ((1, 2) if index % 2 == 0 else (2, 1)):
+            (serial if jobs == 1 else parallel).append(grade(course, submissions, data_dir, jobs))
+            if jobs == 1:
+                stages = stage_rows(serial[-1].out)
+                default_scores = cell_scores(serial[-1].out)
         # Nothing left to grade: start-up, template, feedback check and CSV, the cost of any run.
         fixed.append(grade(course, submissions, data_dir, 1, force=False))
-    # Seconds per submission beyond the fixed work of a run, which a class of 500 pays once.
-    per_serial = Stats.of([(s - f) / count for s, f in zip(serial, fixed)])
-    per_parallel = Stats.of([(p - f) / count for p, f in zip(parallel, fixed)])
-    fixed_stats = Stats.of(fixed)
-    note = f"{count} submissions per run, the run's fixed work ({fixed_stats.median:.0f} s) taken off"
-    if data.is_generated(data_dir):
-        note += "; generated data"
+
+    # CPU per submission, by stage, against its floor.
+    if all(run.cpu is not None for run in serial + fixed):
+        cpu = Stats.of([(s.cpu - f.cpu) / count for s, f in zip(serial, fixed)])
+        floor, floor_wall, floor_notebooks = floor_cpu(Path(serial[0].summary.get("grading_data") or data_dir))
+        costs = serial[-1].summary["costs"]
+        parts = dict(stages)
+        parts["recording (gradebook, notebooks, result)"] = costs["save_cpu"] / count
+        parts["feedback pages"] = costs["feedback_cpu"] / count
+        for name, value in parts.items():
+            unit_note = "wall s, reported by the sandbox" if ": " in name else "CPU s"
+            report.add(Row(section, f"per submission: {name}", Stats.of([value]), "s",
+                           Stats.of([value / floor]), "the floor", note=unit_note))
+        report.add(Row(section, "floor: the notebooks alone, one kernel each (grading setting)", Stats.of([floor]),
+                       "s", Stats.of([1.0]), "itself",
+                       note=f"CPU s; wall {floor_wall:.1f} s; per notebook [kernel, run] {floor_notebooks}{generated}"))
+        report.add(Row(section, "CPU per submission, sandbox on, --jobs 1", cpu, "s",
+                       Stats.of([v / CPU_TARGET for v in cpu.values]), f"{CPU_TARGET:g} CPU s",
+                       Target(1.0, text=f"{CPU_TARGET:g} s"), f"{count} submissions per run, a run's fixed CPU "
+                       f"({Stats.of([f.cpu for f in fixed]).median:.1f} s) taken off{generated}"))
+        report.add(Row(section, "CPU per submission against the floor", cpu, "s",
+                       Stats.of([v / floor for v in cpu.values]), "the floor",
+                       Target(FLOOR_TARGET, text=f"{FLOOR_TARGET:g}x")))
+    else:
+        report.skip(section, "CPU per submission: no control group to count it (needs root and cgroups)")
+
+    # The same scores with the grading data and with all of the data.
+    full = grade(course, submissions, data_dir, 2, extra=["--full-data"], out=course.parent / "grading-full")
+    full_scores = cell_scores(full.out)
+    differing = sorted(key for key in default_scores if full_scores.get(key) != default_scores[key])
+    agreeing = (len(default_scores) - len(differing)) / max(len(default_scores), 1)
+    report.add(Row(section, "scores graded on the grading data vs --full-data, cell by cell",
+                   Stats.of([len(default_scores)]), "cells", Stats.of([agreeing]), "cells that agree",
+                   Target(1.0, kind="min", text="all"),
+                   f"{len(differing)} differ: {differing[:3]}" if differing else f"{count} submissions, every cell"))
+
+    # Seconds per submission beyond the fixed work of a run, which a class pays once.
+    per_serial = Stats.of([(s.seconds - f.seconds) / count for s, f in zip(serial, fixed)])
+    per_parallel = Stats.of([(p.seconds - f.seconds) / count for p, f in zip(parallel, fixed)])
+    fixed_wall = Stats.of([f.seconds for f in fixed])
     report.add(Row(section, "seconds per submission, --jobs 1 (grading setting)", per_serial, "s",
-                   Stats.of([s / SUBMISSION_BUDGET for s in per_serial.values]), f"budget {SUBMISSION_BUDGET:g} s",
-                   Target(1.0, text=f"{SUBMISSION_BUDGET:g} s"), note))
+                   Stats.of([s / p for s, p in zip(per_serial.values, per_parallel.values)]), "--jobs 2",
+                   note=f"{count} submissions per run, the run's fixed work ({fixed_wall.median:.0f} s) taken off"
+                        f"{generated}"))
     report.add(Row(section, "--jobs 2 speed-up over --jobs 1", per_parallel, "s",
                    Stats.of([s / p for s, p in zip(per_serial.values, per_parallel.values)]),
                    "jobs 1 / jobs 2 seconds per submission", Target(SPEED_UP_TARGET, kind="min", text="two cores"),
                    f"measured: seconds per submission with --jobs 2; whole runs "
-                   f"{Stats.of([s / p for s, p in zip(serial, parallel)]).median:.2f}x"))
-    projected = Stats.of([f + settings.class_size * p for f, p in zip(fixed, per_parallel.values)])
+                   f"{Stats.of([s.seconds / p.seconds for s, p in zip(serial, parallel)]).median:.2f}x"))
+    projected = Stats.of([f.seconds + settings.class_size * p for f, p in zip(fixed, per_parallel.values)])
     report.add(Row(section, f"class of {settings.class_size}, --jobs 2 (projected)", projected, "s",
-                   Stats.of([v / NIGHT_SECONDS for v in projected.values]), "an 8-hour night"))
+                   Stats.of([v / CLASS_TARGET for v in projected.values]), f"{CLASS_TARGET // 60} minutes",
+                   Target(1.0, text="25 min"), "fixed work + class size x seconds per submission"))

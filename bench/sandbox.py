@@ -158,7 +158,7 @@ def _per_submission(report: Report, section: str, data, settings) -> None:
     for index in tqdm(range(settings.heavy_runs), desc="sandbox", leave=False):
         order = [(boxed, []), (plain, ["--unsafe-no-sandbox"])]
         for times, extra in order if index % 2 == 0 else order[::-1]:
-            times.append(grade(course, submissions, data_dir, 1, extra=extra) / count)
+            times.append(grade(course, submissions, data_dir, 1, extra=extra).seconds / count)
     extra_seconds = Stats.of([b - p for b, p in zip(boxed, plain)])
     report.add(Row(section, "sandbox cost per submission, --jobs 1", extra_seconds, "s",
                    Stats.of([value / ALLOWANCE for value in extra_seconds.values]), f"the {ALLOWANCE:g} s allowance",

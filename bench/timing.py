@@ -157,11 +157,19 @@ sys.exit(code if code >= 0 else 128 - code)
 """
 
 
+def _join(procs_files: Sequence[str]) -> None:
+    """Move this (forked, not yet executed) process into a control group."""
+    for path in procs_files:
+        with open(path, "w") as handle:
+            handle.write(str(os.getpid()))
+
+
 def run_child(
     command: Sequence[str],
     cwd: Optional[str] = None,
     env: Optional[Mapping[str, str]] = None,
     timeout: float = 3600.0,
+    procs_files: Sequence[str] = (),
 ) -> ChildRun:
     """Run ``command`` and measure its wall time and the peak resident memory of its process tree.
 
@@ -179,6 +187,8 @@ def run_child(
         Working folder and environment of the child (default: this process's).
     timeout : float
         Seconds after which the child's whole process group is killed (the run is then ``timed_out``).
+    procs_files : sequence of str
+        ``cgroup.procs`` files of a control group the child joins before it starts (to count its CPU time).
     """
     if not command:
         raise ValueError("run_child needs a command to run, got an empty one")
@@ -189,6 +199,7 @@ def run_child(
             process = subprocess.Popen(
                 launcher + list(command), cwd=cwd, env=None if env is None else dict(env), stdin=stdin,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                preexec_fn=(lambda: _join(procs_files)) if procs_files else None,
             )
         timed_out = threading.Event()
 

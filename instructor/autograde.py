@@ -24,7 +24,9 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import os
+import json
 import queue
+import resource
 import shutil
 import sys
 import time
@@ -55,6 +57,44 @@ class RunOptions:
     write_feedback: bool = True
     csv_path: Path | None = None
     progress: bool = True
+
+
+@dataclasses.dataclass
+class Costs:
+    """What a run spent outside the stages' own accounts, for the cost breakdown of ``make bench``.
+
+    ``save_*`` is recording (gradebook, graded notebooks, result) in this thread; ``feedback_*`` the pages
+    and their worker processes; ``sandboxes_cpu`` the student sandboxes of the submissions graded (their
+    control groups); ``reference_timers_cpu`` the trusted reference runners. The rest of the run's CPU is
+    this process and its other children (the template build, the answer recomputation).
+    """
+
+    save_seconds: float = 0.0
+    save_cpu: float = 0.0
+    feedback_seconds: float = 0.0
+    feedback_cpu: float = 0.0
+    sandboxes_cpu: float = 0.0
+    reference_timers_cpu: float = 0.0
+
+    @contextlib.contextmanager
+    def measure(self, what: str, thread_only: bool = False):
+        """Add the wall and CPU seconds of the block to ``what``: this thread's CPU when ``thread_only`` (the
+        slots work meanwhile), else this process's and its reaped children's."""
+        clock = time.thread_time if thread_only else _process_cpu
+        started, cpu = time.monotonic(), clock()
+        try:
+            yield
+        finally:
+            setattr(self, f"{what}_seconds", getattr(self, f"{what}_seconds") + time.monotonic() - started)
+            setattr(self, f"{what}_cpu", getattr(self, f"{what}_cpu") + clock() - cpu)
+
+
+def _process_cpu() -> float:
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def default_data_dir(repo_root: Path) -> Path:
@@ -141,6 +181,7 @@ def check_readable(folder: Path) -> None:
 def _grade_batch(submissions_dir: Path, config: GradingConfig, store: GradingStore, options: RunOptions) -> dict:
     """The body of :func:`grade_all`, run while this process holds the slots' uids."""
     store.clear_scratch()
+    costs = Costs()
     shared = Shared.open(config)
     try:
         ensure_gradebook(store, shared.template)
@@ -148,20 +189,25 @@ def _grade_batch(submissions_dir: Path, config: GradingConfig, store: GradingSto
         recorded = set(store.recorded())
         todo = [s for s in submissions.values() if options.force or not _already_recorded(store, s, recorded)]
         skipped = sorted(set(submissions) - {s.student for s in todo})
-        graded_now = _grade_in_slots(sorted(todo, key=lambda s: s.student), shared, store, options)
+        graded_now = _grade_in_slots(sorted(todo, key=lambda s: s.student), shared, store, options, costs)
     finally:
         shared.close()
+        costs.reference_timers_cpu = shared.timers.cpu_seconds
     if options.write_feedback:
         everyone = sorted(store.recorded())
         stale = [s for s in everyone if s in graded_now or not (store.feedback(s) / "index.html").is_file()]
-        with tqdm(total=len(stale), desc="feedback", unit="student", disable=not options.progress or not stale) as bar:
+        with costs.measure("feedback"), \
+                tqdm(total=len(stale), desc="feedback", unit="student", disable=not options.progress or not stale) as bar:
             feedback.render_all(store, stale, options.jobs, progress=bar.update)
     csv_file = feedback.export_csv(store, options.csv_path or store.default_csv)
+    costs.sandboxes_cpu = sum(r.sandbox_cpu_seconds for s in graded_now if (r := store.result(s)) is not None)
     return {"graded": sorted(graded_now), "skipped": skipped, "warnings": warnings, "csv": csv_file,
-            "sandbox": config.sandbox.describe()}
+            "sandbox": config.sandbox.describe(), "costs": dataclasses.asdict(costs),
+            "grading_data": str(shared.config.data_dir)}
 
 
-def _grade_in_slots(todo: list[intake.Submission], shared: Shared, store: GradingStore, options: RunOptions) -> list[str]:
+def _grade_in_slots(todo: list[intake.Submission], shared: Shared, store: GradingStore, options: RunOptions,
+                    costs: Costs) -> list[str]:
     """Grade ``todo`` in ``options.jobs`` slots; this thread alone records each as it finishes."""
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(options.jobs):
@@ -181,7 +227,8 @@ def _grade_in_slots(todo: list[intake.Submission], shared: Shared, store: Gradin
         futures = [executor.submit(in_slot, s) for s in todo]
         for future in concurrent.futures.as_completed(futures):
             graded = future.result()
-            store.save(graded.result, graded.scores, graded.notebooks, graded.log)
+            with costs.measure("save", thread_only=True):
+                store.save(graded.result, graded.scores, graded.notebooks, graded.log)
             graded_now.append(graded.result.student)
             bar.update()
     finally:
@@ -214,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--course", type=Path, default=COURSE_DIR,
                         help="source course with nbgrader_config.py and source/ (default: solutions/)")
     parser.add_argument("--data", type=Path, default=None, help="cifar-10-batches-py folder (default: $CIFAR10_DIR or datasets/)")
+    parser.add_argument("--full-data", action="store_true",
+                        help="let the notebooks load all of the data, not only the part they grade on (slower; "
+                             "for notebooks whose quick mode reads more than the first 5,500 + 500 images)")
     parser.add_argument("--cell-timeout", type=float, default=60, help="seconds per notebook cell (default 60)")
     parser.add_argument("--submission-timeout", type=float, default=600, help="seconds per submission (default 600)")
     parser.add_argument("--hidden-timeout", type=float, default=verdict.DEFAULT_NAME_TIMEOUT,
@@ -227,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="grade without bubblewrap: student code can read and change everything the grader can")
     parser.add_argument("--csv", type=Path, default=None, help=f"grades CSV (default: <out>/{CSV_NAME})")
     parser.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    parser.add_argument("--summary-json", type=Path, default=None,
+                        help="also write the run's summary (graded, skipped, costs) as JSON to this file")
     return parser
 
 
@@ -239,6 +291,7 @@ def config_from_args(args, store: GradingStore) -> GradingConfig:
         cell_timeout=args.cell_timeout,
         submission_timeout=args.submission_timeout,
         hidden_timeout=args.hidden_timeout,
+        quick_data=not args.full_data,
         sandbox=sandbox.Sandbox(
             sandbox.Limits(memory_bytes=args.memory_mb << 20, processes=args.processes),
             uid_base=args.uid_base, unsafe=args.unsafe_no_sandbox,
@@ -269,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for warning in summary["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.summary_json is not None:
+        args.summary_json.write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
     print_table(store)
     elapsed = time.monotonic() - started
     print(f"graded {len(summary['graded'])}, skipped {len(summary['skipped'])} already recorded, "

@@ -16,7 +16,7 @@ PRODUCT = ("cs231n", "solutions", "instructor", "bench", "datasets")
 # sandbox runs with `python -I`, and the set-up cell the notebook builder writes into every notebook.
 PATH_EDITS_ALLOWED = {
     "instructor/grade/runtime/run_hidden.py",
-    "instructor/grade/runtime/grade_notebooks.py",
+    "instructor/grade/runtime/run_notebooks.py",
     "instructor/release/notebooks.py",
 }
 

@@ -26,6 +26,9 @@ class GradingConfig:
         Wall-clock budgets in seconds per notebook cell and per submission.
     hidden_timeout : float
         Wall-clock seconds each graded function may take on its hidden cases and timing runs.
+    quick_data : bool
+        Grade on the part of ``data_dir`` that the notebooks read in quick mode (:mod:`.grading_data`), made
+        once per run; False grades on all of it (the same scores, at more cost per submission).
     sandbox : Sandbox
         How student code is sandboxed, with its caps and grading uids.
     """
@@ -37,4 +40,5 @@ class GradingConfig:
     cell_timeout: float = 60
     submission_timeout: float = 600
     hidden_timeout: float = 30.0
+    quick_data: bool = True
     sandbox: sandbox.Sandbox = dataclasses.field(default_factory=sandbox.Sandbox)

@@ -1,14 +1,14 @@
-"""Grade one submission's notebooks with nbgrader in a bubblewrap sandbox, and take the results back.
+"""Run one submission's notebooks in a bubblewrap sandbox, and take them back.
 
-A *template course* is built once per run (``nbgrader generate_assignment`` on the source notebooks). Each
-submission's sandbox gets a read-only input made from it, holding only what grading needs and nothing
-secret: the gradebook's cell definitions (nbgrader stores test cells, never solutions; the hidden cells'
-code is replaced by a line saying that the grader runs them, in :mod:`.verdict`), the trusted ``cs231n``
-package, the instructor's nbgrader configuration as plain data, and this one submission. nbgrader restores edited or
-deleted test cells from the gradebook, copies the trusted package over whatever the student sent, and keeps
-the student's modules (``Autograde.exclude_overwriting``). Everything is written in the sandbox's private
-``/tmp``; each graded notebook comes back as a frame on the sandbox's stdout, checked and capped here,
-and only then written to disk, by the grader.
+A *template course* is built once per run (``nbgrader generate_assignment`` on the source notebooks): its
+gradebook holds the cells every notebook is scored against, its release notebooks are the frame intake
+rebuilds each submitted notebook in (only the answer cells are the student's, every test cell is the
+course's), and its source folder holds the trusted ``cs231n`` package. Each submission's sandbox gets a
+read-only input holding only what running the notebooks needs and nothing secret: that package with the
+student's four modules in it, the rebuilt notebooks, and a spec. No gradebook, hidden test or nbgrader
+goes in: the sandbox runs the notebooks in Jupyter kernels (:mod:`.runtime.run_notebooks`) and sends each
+one back as a frame on its stdout; the grader checks and caps it here, writes it, and scores it outside
+with nbgrader's rules against its own gradebook (:mod:`.score`).
 """
 
 from __future__ import annotations
@@ -16,20 +16,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import nbformat
-from traitlets.config import Config
-from traitlets.config.loader import LazyConfigValue, PyFileConfigLoader
+from traitlets.config.loader import PyFileConfigLoader
 
 from instructor.grade import sandbox
 from instructor.grade.config import GradingConfig
 from instructor.course import ASSIGNMENT, HIDDEN_CHECKS, NOTEBOOKS, source_dir, trusted_package_files
+from instructor.grade.package import STUDENT_MODULES_DIR, build_package
 from instructor.nbgrader_course import generate_assignment, scratch_course
-from instructor.fences import HIDDEN_CELL_PREFIX
 from instructor.grade.runtime import frames, outputs
 from instructor.grade.runtime import FOLDER as RUNTIME
 from instructor.grade.sandbox import make_readable
@@ -44,11 +44,14 @@ MAX_NOTEBOOK_FRAME = 32 << 20
 
 @dataclasses.dataclass
 class NotebookRun:
-    """nbgrader's outcome for one notebook, as the (untrusted) worker reported it."""
+    """How one notebook's run went, as the (untrusted) sandbox reported it; ``seconds`` and
+    ``kernel_seconds`` (its wall time, and the part spent starting the kernel) feed the cost breakdown only."""
 
     status: str
     reason: str | None
     incidents: list[str]
+    seconds: float = 0.0
+    kernel_seconds: float = 0.0
 
 
 @dataclasses.dataclass
@@ -141,78 +144,40 @@ def sandbox_env(settings: GradingConfig) -> dict[str, str]:
     }
 
 
-def plain_config(course_dir: Path) -> dict:
-    """The instructor's ``nbgrader_config.py`` as plain data, for a sandbox that must not see the file."""
+def ignore_pattern(course_dir: Path) -> re.Pattern | None:
+    """The course's ``IgnorePattern``: stderr text that is not a failure (warnings, progress bars), or None.
+
+    nbgrader applies it when it runs a notebook; here the grader applies it, on its side, to what the
+    sandbox sends back, before scoring reads stderr as a failure.
+    """
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
-
-    def plain(value, where):
-        if isinstance(value, (Config, dict)):
-            return {str(key): plain(item, f"{where}.{key}") for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [plain(item, where) for item in value]
-        if isinstance(value, LazyConfigValue) or not (value is None or isinstance(value, (str, int, float, bool))):
-            raise ValueError(
-                f"{course_dir / 'nbgrader_config.py'} sets {where[1:]} to {type(value).__name__}, which cannot be "
-                "handed to the grading sandbox; give it as plain data (strings, numbers, lists, dicts)"
-            )
-        return value
-
-    return plain(config, "")
+    if not config.IgnorePattern.get("enabled", False) or not config.IgnorePattern.get("pattern"):
+        return None
+    return re.compile(config.IgnorePattern.pattern)
 
 
-def prepare_input(settings: GradingConfig, template: Path, student: str, submitted: Path, folder: Path, deadline: float) -> Path:
-    """The read-only input of one submission's sandbox (see the module docstring for what it holds)."""
-    course = folder / "course"
-    (course / "source").mkdir(parents=True)
-    shutil.copy2(template / "gradebook.db", course / "gradebook.db")
-    without_hidden_tests(course / "gradebook.db")
-    trusted = template / "source" / ASSIGNMENT
-    shutil.copytree(trusted / "cs231n", course / "source" / ASSIGNMENT / "cs231n")
-    shutil.copytree(submitted, course / "submitted" / student / ASSIGNMENT)
-    for script in ("grade_notebooks.py", "frames.py", "outputs.py"):
+def prepare_input(settings: GradingConfig, template: Path, submitted: Path, folder: Path, deadline: float) -> Path:
+    """The read-only input of one submission's sandbox: the trusted package with the student's modules,
+    the rebuilt notebooks and the run's spec (see :mod:`.runtime.run_notebooks`)."""
+    bundle = folder / "bundle"
+    build_package(bundle, template / "source" / ASSIGNMENT, submitted / STUDENT_MODULES_DIR)
+    notebooks = bundle / ASSIGNMENT
+    notebooks.mkdir()
+    for name in NOTEBOOKS:
+        if (submitted / f"{name}.ipynb").is_file():
+            shutil.copy2(submitted / f"{name}.ipynb", notebooks / f"{name}.ipynb")
+    for script in ("run_notebooks.py", "frames.py", "outputs.py"):
         shutil.copy2(RUNTIME / script, folder / script)
-    spec = {
-        "student": student,
-        "assignment": ASSIGNMENT,
-        "notebooks": list(NOTEBOOKS),
-        "cell_timeout": settings.cell_timeout,
-        "deadline": deadline,
-        "config": plain_config(settings.course_dir),
-    }
+    spec = {"assignment": ASSIGNMENT, "notebooks": list(NOTEBOOKS), "cell_timeout": settings.cell_timeout,
+            "deadline": deadline}
     (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     make_readable(folder)
     return folder
 
 
-HIDDEN_CELL_STAND_IN = 'print("hidden tests: run by the grader outside this notebook; the result is in your feedback")'
-
-
-def without_hidden_tests(gradebook: Path) -> None:
-    """Replace the code of every ``hidden_*`` cell in a gradebook copy by a line that only says so.
-
-    nbgrader restores a hidden cell from the gradebook before running it, and the gradebook keeps the
-    hidden-test code. In the sandbox that code must neither run (the verdict is the grader's) nor be there
-    to read, so the sandbox's copy of the gradebook holds the stand-in instead, with the checksum nbgrader
-    checks when it restores a cell.
-    """
-    from nbgrader.api import Gradebook
-    from nbgrader.utils import compute_checksum
-
-    with Gradebook(f"sqlite:///{gradebook}") as book:
-        for notebook in book.find_assignment(ASSIGNMENT).notebooks:
-            points = {cell.name: cell.max_score for cell in notebook.grade_cells}
-            for source in notebook.source_cells:
-                if not source.name.startswith(HIDDEN_CELL_PREFIX):
-                    continue
-                cell = nbformat.v4.new_code_cell(HIDDEN_CELL_STAND_IN, metadata={"nbgrader": {
-                    "grade": True, "solution": False, "locked": True, "grade_id": source.name,
-                    "points": points.get(source.name, 0), "schema_version": 3}})
-                source.source, source.checksum = HIDDEN_CELL_STAND_IN, compute_checksum(cell)
-        book.db.commit()
-
-
-def run_worker(settings: GradingConfig, template: Path, student: str, submitted: Path, scratch: Path, slot: int) -> WorkerResult:
-    """Autograde ``submitted`` (the intake folder of one student) in a sandbox and take the notebooks back.
+def run_worker(settings: GradingConfig, template: Path, submitted: Path, scratch: Path, slot: int,
+               ignored: re.Pattern | None = None) -> WorkerResult:
+    """Run the notebooks of ``submitted`` (the intake folder of one student) in a sandbox; take them back.
 
     Parameters
     ----------
@@ -220,8 +185,6 @@ def run_worker(settings: GradingConfig, template: Path, student: str, submitted:
         The run's settings.
     template : Path
         The template course from :func:`build_template`.
-    student : str
-        Student id (already validated as a safe folder name).
     submitted : Path
         Folder with the student's notebooks and ``cs231n/classifiers/*.py`` as intake left them.
     scratch : Path
@@ -229,17 +192,19 @@ def run_worker(settings: GradingConfig, template: Path, student: str, submitted:
         read-only copy of its ``in/`` and writes nothing here.
     slot : int
         Parallel slot number, which picks the grading uid.
+    ignored : re.Pattern, optional
+        stderr text that is not a failure (:func:`ignore_pattern`), removed from the notebooks received.
     """
     box = settings.sandbox
     deadline = time.time() + settings.submission_timeout
-    folder = prepare_input(settings, template, student, submitted, scratch / "in", deadline)
+    folder = prepare_input(settings, template, submitted, scratch / "in", deadline)
     autograded = scratch / "autograded"
     autograded.mkdir()
     log_path = scratch.parent / f"{scratch.name}.driver.log"
     inputs = sandbox.Bind(folder, INPUT_TARGET)
     data = sandbox.Bind(settings.data_dir, DATA_TARGET)
     where = box.inside(inputs)
-    run = box.start([sys.executable, "-I", f"{where}/grade_notebooks.py", where], binds=[inputs, data],
+    run = box.start([sys.executable, "-I", f"{where}/run_notebooks.py", where], binds=[inputs, data],
                     env=sandbox_env(settings), slot=slot, log_path=log_path)
     run.expect_frames(frames.Decoder(max_header=1 << 16, max_payload=MAX_NOTEBOOK_FRAME, accept=_accept_notebook))
     notebooks: dict[str, NotebookRun] = {}
@@ -256,7 +221,7 @@ def run_worker(settings: GradingConfig, template: Path, student: str, submitted:
                 raise frames.FrameError(f"{name} was reported twice")
             notebooks[name] = _notebook_run(header)
             if notebooks[name].status == "graded":
-                problem = _keep_notebook(arrays.get("ipynb"), autograded / f"{name}.ipynb")
+                problem = _keep_notebook(arrays.get("ipynb"), autograded / f"{name}.ipynb", ignored)
                 if problem:
                     notebooks[name] = NotebookRun("failed", problem, notebooks[name].incidents)
     except sandbox.Timeout:
@@ -286,11 +251,19 @@ def _notebook_run(header: dict) -> NotebookRun:
         status=str(header.get("status", "failed"))[:20],
         reason=str(reason)[:500] if reason is not None else None,
         incidents=[str(i)[:300] for i in incidents if isinstance(i, str)][:5] if isinstance(incidents, list) else [],
+        seconds=_seconds(header.get("seconds")),
+        kernel_seconds=_seconds(header.get("kernel_seconds")),
     )
 
 
-def _keep_notebook(data, target: Path) -> str | None:
-    """Validate a graded notebook received from the sandbox, cap its outputs again and write it; or why not."""
+def _seconds(value) -> float:
+    """A duration the sandbox reported, as a float in [0, 1 day] (0 for anything else)."""
+    return min(max(float(value), 0.0), 86400.0) if isinstance(value, (int, float)) and value == value else 0.0
+
+
+def _keep_notebook(data, target: Path, ignored: re.Pattern | None = None) -> str | None:
+    """Validate a graded notebook received from the sandbox, cap its outputs again, drop active outputs and
+    the stderr that ``ignored`` matches, and write it; or say why not."""
     if data is None:
         return "the graded notebook did not come back"
     try:
@@ -298,10 +271,20 @@ def _keep_notebook(data, target: Path) -> str | None:
         outputs.cap_notebook(notebook)
         for cell in notebook.get("cells", []):
             if isinstance(cell, dict) and cell.get("cell_type") == "code":
-                cell["outputs"] = outputs.drop_active_outputs(cell.get("outputs", []))
+                kept = outputs.drop_active_outputs(cell.get("outputs", []))
+                cell["outputs"] = [o for o in kept if ignored is None or not _ignored_stderr(o, ignored)]
         node = nbformat.from_dict(notebook)
         nbformat.validate(node)
     except Exception as error:  # anything malformed: that notebook scores 0
         return f"the graded notebook is not a valid notebook ({type(error).__name__})"
     nbformat.write(node, target)
     return None
+
+
+def _ignored_stderr(output, ignored: re.Pattern) -> bool:
+    """Whether ``output`` is stderr text that the course does not count as a failure (as nbgrader's
+    IgnorePattern decides it: the pattern found anywhere in the output's text)."""
+    if not (isinstance(output, dict) and output.get("output_type") == "stream" and output.get("name") == "stderr"):
+        return False
+    text = output.get("text", "")
+    return bool(ignored.search("".join(text) if isinstance(text, list) else str(text)))

@@ -71,6 +71,13 @@ class Result:
         Automatic score, set when it is recorded.
     seconds : dict of str to float
         Wall-clock seconds of each grading stage.
+    cpu_seconds : dict of str to float
+        CPU seconds of each grading stage: the grader's own and its sandboxed runs'.
+    sandbox_cpu_seconds : float
+        The part of ``cpu_seconds`` spent in the submission's sandboxes (the rest is the grader's own).
+    notebook_seconds : dict of str to list of float
+        Per notebook, ``[kernel start, whole run]`` wall seconds as the sandbox reported them (for the cost
+        breakdown only: nothing is scored from them).
     """
 
     student: str
@@ -85,6 +92,9 @@ class Result:
     peak_memory_mb: float | None = None
     score: float | None = None
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    cpu_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    sandbox_cpu_seconds: float = 0.0
+    notebook_seconds: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)

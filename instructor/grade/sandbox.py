@@ -107,6 +107,8 @@ class Outcome:
         Most memory the run held at once (control group), None without one.
     memory_kills : int
         Processes the kernel killed for the run's memory cap.
+    cpu_seconds : float or None
+        CPU time of all the run's processes (control group), None without one.
     """
 
     returncode: int | None
@@ -114,6 +116,7 @@ class Outcome:
     seconds: float
     peak_memory_bytes: int | None = None
     memory_kills: int = 0
+    cpu_seconds: float | None = None
 
 
 class Timeout(Exception):
@@ -440,15 +443,16 @@ class Run:
             with contextlib.suppress(OSError):
                 stream.close()
         self.log.close()
-        peak, kills = None, 0
+        peak, kills, cpu = None, 0, None
         if self.group is not None:
             peak, kills = self.group.peak_memory(), self.group.out_of_memory_kills()
+            cpu = self.group.cpu_seconds()  # the run is over: what is left only waits to be killed
             self.group.kill_and_remove()
         if self.uid is not None:
             _wait_until_gone(self.uid)
         if self.stage_dir is not None:
             shutil.rmtree(self.stage_dir, ignore_errors=True)
-        return Outcome(returncode, self.timed_out, time.monotonic() - self.started, peak, kills)
+        return Outcome(returncode, self.timed_out, time.monotonic() - self.started, peak, kills, cpu)
 
 
 def uid_processes(uid: int) -> list[int]:

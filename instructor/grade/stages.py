@@ -18,6 +18,7 @@ Nothing here writes outside the job's scratch folder.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import time
 import traceback
@@ -27,7 +28,8 @@ from instructor import intake
 from instructor.course import NOTEBOOKS
 from instructor.grade import answers, sandbox, score as scoring, verdict
 from instructor.grade.config import GradingConfig
-from instructor.grade.notebooks import build_template, release_notebooks_dir, run_worker, sandbox_env
+from instructor.grade.grading_data import grading_subset
+from instructor.grade.notebooks import build_template, ignore_pattern, release_notebooks_dir, run_worker, sandbox_env
 from instructor.grade.result import (NOTEBOOK_GRADED, NOTEBOOK_MISSING, NOTEBOOK_NOT_GRADABLE, NOTEBOOK_NOT_GRADED,
                                      Check, Result, Status)
 
@@ -48,13 +50,17 @@ class Shared:
     reference: verdict.Reference
     timers: verdict.ReferenceTimers
     answers: answers.AnswerChecker
+    ignored: re.Pattern | None = None
 
     @classmethod
     def open(cls, config: GradingConfig, model: dict[str, list[scoring.GradedCell]] | None = None) -> Shared:
-        """Build the template course, load the hidden checks and start the trusted helpers.
+        """Build the template course and the grading data, load the hidden checks, start the trusted helpers.
 
-        ``model`` defaults to the template gradebook's (the grading folder's must equal it).
+        ``model`` defaults to the template gradebook's (the grading folder's must equal it). The returned
+        ``config`` reads the grading data (:mod:`.grading_data`) in place of ``config.data_dir``.
         """
+        if config.quick_data:
+            config = dataclasses.replace(config, data_dir=grading_subset(config.data_dir, config.work_dir / "grading-data"))
         template = build_template(config)
         if model is None:
             model = scoring.course_model(f"sqlite:///{template / 'gradebook.db'}")
@@ -65,7 +71,7 @@ class Shared:
         logs.mkdir(parents=True, exist_ok=True)
         timers = verdict.ReferenceTimers(runner, logs, sandbox_env(config))
         checker = answers.AnswerChecker(answers.Recomputer(config.course_dir, config.data_dir, logs / "answer-checks.log"))
-        return cls(config, template, model, reference, timers, checker)
+        return cls(config, template, model, reference, timers, checker, ignore_pattern(config.course_dir))
 
     def close(self) -> None:
         self.timers.close()
@@ -141,8 +147,7 @@ def check_functions(job: Job, shared: Shared) -> None:
 def run_notebooks(job: Job, shared: Shared) -> None:
     """nbgrader's autograde of every notebook in a sandbox; which notebooks came back graded, and why not."""
     config = shared.config
-    work = run_worker(config, shared.template, job.submission.student, job.taken.folder, job.scratch / "grading",
-                      job.slot)
+    work = run_worker(config, shared.template, job.taken.folder, job.scratch / "grading", job.slot, shared.ignored)
     job.work = work
     job.runs.append(work.outcome)
     job.notes.extend(work.problems)
@@ -154,6 +159,7 @@ def run_notebooks(job: Job, shared: Shared) -> None:
         run = work.notebooks.get(name)
         if run is not None:
             job.notes.extend(f"{name}: {incident}" for incident in run.incidents)
+            job.result.notebook_seconds[name] = [run.kernel_seconds, run.seconds]
         if name in job.absent:
             job.result.notebooks[name] = NOTEBOOK_MISSING
         elif run is None:
@@ -214,11 +220,16 @@ def grade_submission(submission: intake.Submission, shared: Shared, slot: int, s
     job = Job(submission, slot, scratch, new_result(submission, config))
     try:
         for stage in stages:
-            started = time.monotonic()
+            started, thread_cpu, runs = time.monotonic(), time.thread_time(), len(job.runs)
             try:
                 stage(job, shared)
             finally:
+                # Wall time, and CPU time: this slot thread's own plus every sandboxed run the stage started
+                # (counted by the runs' control groups; the trusted helpers are the batch's, counted apart).
                 job.result.seconds[stage.__name__] = round(time.monotonic() - started, 3)
+                sandboxed = sum(run.cpu_seconds or 0.0 for run in job.runs[runs:])
+                job.result.cpu_seconds[stage.__name__] = round(time.thread_time() - thread_cpu + sandboxed, 3)
+                job.result.sandbox_cpu_seconds = round(job.result.sandbox_cpu_seconds + sandboxed, 3)
         return _finished(job, shared)
     except Stop as stop:
         job.result.status = stop.status

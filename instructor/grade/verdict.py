@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from instructor.grade import sandbox
-from instructor.course import GRADED_CALLS, GRADED_FUNCTIONS, HIDDEN_CHECKS, STUDENT_MODULES, reference_dir, source_dir
-from instructor.course import trusted_package_files
+from instructor.course import GRADED_CALLS, GRADED_FUNCTIONS, HIDDEN_CHECKS, reference_dir, source_dir
+from instructor.grade.package import STUDENT_MODULES_DIR, build_package
 from instructor.grade.result import Check
 from instructor.grade.runtime import FOLDER as RUNTIME
 from instructor.grade.sandbox import make_readable
@@ -122,12 +122,7 @@ def compare_outputs(reference: Reference, name: str, index: int, want: dict, hav
 def build_bundle(folder: Path, repo_root: Path, course_dir: Path, modules: Path) -> Path:
     """What a runner needs: the trusted package with ``modules``' classifiers on top, the calling
     convention and the runner itself. Readable by the grading uids, writable by nobody but the grader."""
-    for relative in trusted_package_files(repo_root):
-        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(repo_root / relative, folder / relative)
-    classifiers = folder / "cs231n" / "classifiers"
-    for path in sorted(modules.glob("*.py")):
-        shutil.copy2(path, classifiers / path.name)
+    build_package(folder, repo_root, modules)
     shutil.copy2(source_dir(course_dir) / GRADED_CALLS, folder / GRADED_CALLS)
     for script in ("run_hidden.py", "frames.py"):
         shutil.copy2(RUNTIME / script, folder / script)
@@ -208,6 +203,7 @@ class ReferenceTimers:
         self.bundle, self.log_dir, self.env = bundle, log_dir, env
         self._callers: dict[int, Caller] = {}
         self._lock = threading.Lock()
+        self.cpu_seconds = 0.0  # of the runners closed so far (their control groups count it)
 
     def caller(self, slot: int) -> Caller:
         with self._lock:
@@ -225,7 +221,7 @@ class ReferenceTimers:
     def close(self) -> None:
         with self._lock:
             for caller in self._callers.values():
-                caller.finish()
+                self.cpu_seconds += caller.finish().cpu_seconds or 0.0
             self._callers.clear()
 
 
@@ -367,4 +363,4 @@ def reference_bundle(folder: Path, repo_root: Path, course_dir: Path) -> Path:
 
 def student_modules_dir(submitted: Path) -> Path:
     """Where intake put the student's classifier modules."""
-    return submitted / Path(STUDENT_MODULES[0]).parent
+    return submitted / STUDENT_MODULES_DIR

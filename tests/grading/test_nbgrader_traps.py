@@ -48,12 +48,12 @@ def test_hidden_checks_are_ignored_by_the_release(config):
     assert {"hidden_checks.py", "graded_calls.py"} <= set(config.CourseDirectory.ignore)
 
 
-def test_the_sandbox_input_holds_no_hidden_test_reference_or_solution(grading_course, grading_data, tmp_path):
-    """What a submission's grading sandbox is given: cell definitions, the trusted package, the submission."""
-    import sqlite3
-
+def test_the_sandbox_input_holds_no_hidden_test_reference_or_solution(grading_course, grading_data, release_notebooks,
+                                                                    tmp_path):
+    """What a submission's notebook sandbox is given: the trusted package with the student's modules, the
+    notebooks as intake rebuilt them, the runner and its spec; no gradebook, configuration or hidden test."""
     from instructor.grade.config import GradingConfig
-    from instructor.grade.notebooks import HIDDEN_CELL_STAND_IN, build_template, prepare_input
+    from instructor.grade.notebooks import build_template, prepare_input
 
     course = tmp_path / "course"
     shutil.copytree(grading_course, course)
@@ -61,15 +61,15 @@ def test_the_sandbox_input_holds_no_hidden_test_reference_or_solution(grading_co
     template = build_template(settings)
     submitted = tmp_path / "submitted"
     shutil.copytree(REPO / "cs231n" / "classifiers", submitted / "cs231n" / "classifiers")
-    folder = prepare_input(settings, template, "s1", submitted, tmp_path / "in", deadline=0)
+    for name, text in release_notebooks.items():
+        (submitted / f"{name}.ipynb").write_text(text, encoding="utf-8")
+    folder = prepare_input(settings, template, submitted, tmp_path / "in", deadline=0)
     names = {path.name for path in folder.rglob("*")}
-    assert not names & {"hidden_checks.py", "graded_calls.py", "nbgrader_config.py", "knn.ipynb", "svm.ipynb"}
+    assert {"run_notebooks.py", "spec.json", "knn.ipynb", "data_utils.py", "linear_svm.py"} <= names
+    assert not names & {"hidden_checks.py", "graded_calls.py", "nbgrader_config.py", "gradebook.db", "submission.py"}
     text = b"".join(path.read_bytes() for path in folder.rglob("*") if path.is_file())
     for secret in (b"BEGIN SOLUTION", b"BEGIN HIDDEN TESTS", b"hidden_checks.check", b"CS231N_REFERENCE_DIR"):
         assert secret not in text, secret
-    with sqlite3.connect(folder / "course" / "gradebook.db") as db:
-        hidden = db.execute("SELECT source FROM source_cell WHERE name LIKE 'hidden%'").fetchall()
-    assert hidden and {row[0] for row in hidden} == {HIDDEN_CELL_STAND_IN}
     assert all(oct(path.stat().st_mode)[-3:] in ("755", "644") for path in folder.rglob("*"))
 
 

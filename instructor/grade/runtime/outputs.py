@@ -8,6 +8,12 @@ lists), standard library only.
 import copy
 import json
 
+# The kernels' settings when grading (an ipython_kernel_config.py): figures are built but never rendered to
+# images (the inline backend shows a text stand-in: grading reads no figure), and no history database.
+GRADING_KERNEL_CONFIG = """c = get_config()
+c.InlineBackend.figure_formats = set()
+c.HistoryManager.enabled = False
+"""
 CELL_OUTPUT_LIMIT = 1 << 20  # characters of output kept per cell
 NOTEBOOK_OUTPUT_LIMIT = 8 << 20  # characters of output kept per notebook
 ERROR_TEXT_LIMIT = 20000  # characters of an error's message and traceback
