@@ -4,6 +4,7 @@ Usage (run by the grading section of ``make bench`` in a control group that coun
 
     python -m bench.grading_floor CIFAR10_DIR SCRATCH
 
+``SCRATCH/bundle`` holds the submission as :func:`bundle` makes it (the caller makes it, outside the count).
 The reference submission's notebooks (the release notebooks with every answer filled in, the reference
 classifiers in the trusted package) run one after the other, each in a fresh Jupyter kernel, in the grading
 setting: quick mode, the grading data, figures not drawn, one BLAS thread. No sandbox, no intake, no
@@ -23,15 +24,16 @@ import nbformat
 from nbclient import NotebookClient
 
 from cs231n.course import ASSIGNMENT, NOTEBOOKS
-from instructor.course import REPO_ROOT, reference_dir
-from instructor.demo import reference_files
-from instructor.grade.package import build_package
 from instructor.grade.runtime.outputs import GRADING_KERNEL_CONFIG
 
 
 def bundle(target: Path) -> Path:
     """The reference submission as a grading sandbox gets it: package with the reference classifiers, and
     the release notebooks with every answer filled in."""
+    from instructor.course import REPO_ROOT, reference_dir
+    from instructor.demo import reference_files
+    from instructor.grade.package import build_package
+
     build_package(target, REPO_ROOT, reference_dir())
     release = {name: (REPO_ROOT / ASSIGNMENT / f"{name}.ipynb").read_text(encoding="utf-8") for name in NOTEBOOKS}
     for name, data in reference_files(release).items():
@@ -43,7 +45,7 @@ def bundle(target: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     data_dir, scratch = (Path(arg) for arg in (argv or sys.argv[1:]))
-    folder = bundle(scratch / "bundle")
+    folder = scratch / "bundle"
     profile = scratch / "ipython" / "profile_default"
     profile.mkdir(parents=True, exist_ok=True)
     (profile / "ipython_kernel_config.py").write_text(GRADING_KERNEL_CONFIG, encoding="utf-8")

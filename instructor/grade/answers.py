@@ -43,9 +43,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import itertools
 import json
 import math
+import os
 import subprocess
 import sys
 import threading
@@ -293,30 +295,66 @@ class Recomputer:
         The grading data.
     log_path : Path
         Where the child's stderr goes.
+    cache_dir : Path, optional
+        Where replies are kept for later runs. The computations depend only on the grading data, the
+        reference and this module, so a file named after their digest answers the same requests again
+        without the child (an interrupted run resumes, a second run of the course starts warm).
     """
 
-    def __init__(self, course_dir: Path, data_dir: Path, log_path: Path):
+    def __init__(self, course_dir: Path, data_dir: Path, log_path: Path, cache_dir: Path | None = None):
         self.course_dir, self.data_dir, self.log_path = course_dir, data_dir, log_path
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
+        self._cache_path = cache_dir / f"answer-checks-{self._basis()}.json" if cache_dir is not None else None
+        self._cache: dict[str, dict] = {}
+        if self._cache_path is not None and self._cache_path.is_file():
+            try:
+                self._cache = json.loads(self._cache_path.read_text(encoding="utf-8"))
+            except ValueError:  # a damaged cache is recomputed
+                self._cache = {}
+
+    def _basis(self) -> str:
+        """Digest of everything a reply depends on: the grading data's files, the reference, this module."""
+        from instructor.course import reference_dir, source_dir
+
+        digest = hashlib.sha256()
+        paths = sorted(p for p in self.data_dir.iterdir() if p.is_file())
+        paths += sorted(reference_dir().glob("*.py")) + [source_dir(self.course_dir) / "hidden_checks.py", Path(__file__)]
+        for path in paths:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()[:20]
 
     def ask(self, request: dict) -> dict:
-        """The child's reply to ``request`` (thread-safe); RuntimeError if the child died."""
+        """The reply to ``request``, from the cache or the child (thread-safe); RuntimeError if the child died."""
+        key = json.dumps(request, sort_keys=True)
         with self._lock:
-            if self._process is None:
-                self.log_path.parent.mkdir(parents=True, exist_ok=True)
-                self._process = subprocess.Popen(
-                    [sys.executable, "-m", "instructor.grade.answers", "serve", "--course", str(self.course_dir),
-                     "--data", str(self.data_dir)],
-                    cwd=REPO_ROOT, env=tool_env(ONE_THREAD), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=open(self.log_path, "ab"), text=True,
-                )
-            self._process.stdin.write(json.dumps(request) + "\n")
-            self._process.stdin.flush()
-            reply = self._process.stdout.readline()
-            if not reply:
-                raise RuntimeError(f"the grader's recomputation process ended (exit {self._process.poll()}); see {self.log_path}")
-            return json.loads(reply)
+            if key in self._cache:
+                return self._cache[key]
+            reply = self._ask_child(request)
+            self._cache[key] = reply
+            if self._cache_path is not None:
+                self._cache_path.parent.mkdir(parents=True, exist_ok=True)
+                partial = self._cache_path.with_name(self._cache_path.name + ".partial")
+                partial.write_text(json.dumps(self._cache), encoding="utf-8")
+                os.replace(partial, self._cache_path)
+            return reply
+
+    def _ask_child(self, request: dict) -> dict:
+        """The child's reply to ``request`` (called under the lock)."""
+        if self._process is None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "instructor.grade.answers", "serve", "--course", str(self.course_dir),
+                 "--data", str(self.data_dir)],
+                cwd=REPO_ROOT, env=tool_env(ONE_THREAD), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=open(self.log_path, "ab"), text=True,
+            )
+        self._process.stdin.write(json.dumps(request) + "\n")
+        self._process.stdin.flush()
+        reply = self._process.stdout.readline()
+        if not reply:
+            raise RuntimeError(f"the grader's recomputation process ended (exit {self._process.poll()}); see {self.log_path}")
+        return json.loads(reply)
 
     def close(self) -> None:
         with self._lock:

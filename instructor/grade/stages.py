@@ -70,7 +70,8 @@ class Shared:
         logs = config.work_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         timers = verdict.ReferenceTimers(runner, logs, sandbox_env(config))
-        checker = answers.AnswerChecker(answers.Recomputer(config.course_dir, config.data_dir, logs / "answer-checks.log"))
+        checker = answers.AnswerChecker(answers.Recomputer(config.course_dir, config.data_dir, logs / "answer-checks.log",
+                                                           cache_dir=config.work_dir))
         return cls(config, template, model, reference, timers, checker, ignore_pattern(config.course_dir))
 
     def close(self) -> None:

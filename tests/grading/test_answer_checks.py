@@ -3,6 +3,7 @@ the computations it reports are judged against the grader's own, and only the ro
 
 import json
 import re
+import shutil
 
 import nbformat
 import numpy as np
@@ -229,3 +230,23 @@ def test_the_recomputation_process_repeats_the_notebooks_computations_with_the_r
     assert runs[0] == [float(np.mean(model.predict(data.X_train) == data.y_train)),
                        float(np.mean(model.predict(data.X_val) == data.y_val))]
     assert json.dumps(runs)  # plain numbers
+
+
+def test_a_later_run_answers_from_the_cache_until_the_data_changes(small_cifar_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(small_cifar_dir, data)
+    first = Recomputer(COURSE_DIR, data, tmp_path / "recompute.log", cache_dir=tmp_path / "cache")
+    try:
+        folds = first.ask({"op": "folds"})
+    finally:
+        first.close()
+    later = Recomputer(COURSE_DIR, data, tmp_path / "recompute.log", cache_dir=tmp_path / "cache")
+    assert later.ask({"op": "folds"}) == folds and later._process is None  # no child was started
+    with open(data / "batches.meta", "ab") as handle:
+        handle.write(b"\0")  # the data changed: the cache no longer answers
+    changed = Recomputer(COURSE_DIR, data, tmp_path / "recompute.log", cache_dir=tmp_path / "cache")
+    try:
+        changed.ask({"op": "examples"})
+        assert changed._process is not None
+    finally:
+        changed.close()
