@@ -73,10 +73,27 @@ def _exporter():
     nbgrader's template folder is a plain search path (for ``feedback/index.html.j2``), not a base folder:
     this project's template comes first, so its ``mathjax.html.j2`` replaces nbconvert's.
     """
-    from nbconvert.exporters import HTMLExporter
+    from nbconvert.exporters import HTMLExporter, TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
     from traitlets.config import Config
 
     import nbgrader
+
+    class FeedbackExporter(HTMLExporter):
+        """HTMLExporter without its last pass, which re-parses the whole page with BeautifulSoup to add
+        JupyterLab focus attributes and image alt text: the classic-based feedback template has neither kind
+        of element, and that pass is about half of each page's cost."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            language = nb.metadata.get("language_info", {})
+            lexer = language.get("pygments_lexer", language.get("name"))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
     base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
     config = Config()
@@ -85,7 +102,7 @@ def _exporter():
     config.HTMLExporter.extra_template_paths = [
         str(base / "templates"), str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css"),
     ]
-    return HTMLExporter(config=config)
+    return FeedbackExporter(config=config)
 
 
 def mathjax_source() -> Path:
