@@ -3,6 +3,7 @@
 Usage::
 
     python -m instructor.autograde SUBMISSIONS_DIR [--jobs N] [--force] [--out grading/]
+    python -m instructor.autograde SUBMISSIONS_DIR --scheduler tcp://HOST:8786   # on a Dask cluster
 
 Each submission goes through the stages of :mod:`instructor.grade.stages` (intake, the trusted checks of
 its functions, nbgrader on its notebooks, the trusted checks of its computed answers, scoring) in one of N
@@ -15,6 +16,9 @@ by this process alone: nbgrader's SQLite gradebook takes one writer. A submissio
 since it was recorded is skipped (``--force`` regrades), so an interrupted run picks up where it stopped,
 and every finished submission is recorded as soon as it is scored. Feedback pages are then rendered in one
 pass for the students graded now, and the grades CSV is written.
+
+With ``--scheduler``, the workers of a Dask cluster grade in place of the local slots, each in the same
+sandbox, and this process still records everything (:mod:`instructor.grade.cluster`).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class RunOptions:
     write_feedback: bool = True
     csv_path: Path | None = None
     progress: bool = True
+    scheduler: str | None = None  # a Dask scheduler's address: its workers grade (instructor.grade.cluster)
 
 
 @dataclasses.dataclass
@@ -147,12 +152,19 @@ def _already_recorded(store: GradingStore, submission: intake.Submission, record
 def grade_all(submissions_dir: Path, config: GradingConfig, store: GradingStore, options: RunOptions) -> dict:
     """Grade every submission in ``submissions_dir``; return a summary dict (graded, skipped, warnings, csv).
 
+    With ``options.scheduler`` the cluster's workers grade, with their own data, uids and sandbox, and
+    :func:`instructor.grade.cluster.grade_batch` says what it raises.
+
     Raises
     ------
     sandbox.SandboxUnavailable
         When bubblewrap cannot run here (and ``--unsafe-no-sandbox`` was not given); the message says how
         to fix it.
     """
+    if options.scheduler is not None:
+        from instructor.grade import cluster  # Dask is imported only for a cluster run
+
+        return cluster.grade_batch(submissions_dir, config, store.open(), options)
     check_data(config.data_dir)
     if not (source_dir(config.course_dir) / "hidden_checks.py").is_file():
         raise FileNotFoundError(f"{source_dir(config.course_dir) / 'hidden_checks.py'} is missing")
@@ -277,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="grade without bubblewrap: student code can read and change everything the grader can")
     parser.add_argument("--csv", type=Path, default=None, help=f"grades CSV (default: <out>/{CSV_NAME})")
     parser.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="grade on the workers of this Dask scheduler instead of here (instructor/README.md, "
+                             "\"Grading on many machines\"); --jobs then only renders the feedback pages")
     parser.add_argument("--summary-json", type=Path, default=None,
                         help="also write the run's summary (graded, skipped, costs) as JSON to this file")
     return parser
@@ -304,12 +319,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs < 1:
         print("--jobs must be at least 1", file=sys.stderr)
         return 2
+    if args.scheduler is not None and (args.data is not None or args.uid_base != sandbox.DEFAULT_UID_BASE):
+        print("--data and --uid-base set up grading on this machine; with --scheduler each worker reads its own data "
+              "($CIFAR10_DIR or datasets/cifar-10-batches-py) and claims its own grading uids (from $CS231N_UID_BASE): "
+              "set them where the workers start", file=sys.stderr)
+        return 2
     store = GradingStore(args.out, args.course)
     config = config_from_args(args, store)
     if config.sandbox.unsafe:
         print(f"WARNING: {sandbox.UNSAFE_WARNING}", file=sys.stderr)
     options = RunOptions(jobs=args.jobs, force=args.force, id_pattern=args.id_pattern,
-                         write_feedback=not args.no_feedback, csv_path=args.csv)
+                         write_feedback=not args.no_feedback, csv_path=args.csv, scheduler=args.scheduler)
     started = time.monotonic()
     try:
         summary = grade_all(args.submissions.resolve(), config, store, options)
