@@ -9,6 +9,9 @@ A linear classifier scores an example x (a row of X, with a constant 1 appended 
 A setting that makes training diverge (the weights grow until the loss overflows) is a result, not an
 error: ``train`` warns once, stops, ends the loss history with the inf or nan and sets the weights to NaN.
 The model still predicts, at chance level, so a hyperparameter search ranks that setting last and goes on.
+
+``train`` validates its arguments once, before the first step; :meth:`LinearClassifier.loss`, which it calls on
+every minibatch, trusts them and runs the loss function without its input checks.
 """
 
 import math
@@ -17,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from .input_checks import as_float_matrix, as_labels, as_reg, check_finite
+from .input_checks import as_float_matrix, as_labels, as_reg, check_finite, unchecked_loss
 from .linear_svm import svm_loss_vectorized
 from .softmax import softmax_loss_vectorized
 
@@ -69,6 +72,13 @@ class LinearClassifier:
             The minibatch loss before each update. When training diverges (the loss or the weights stop
             being finite), a ``RuntimeWarning`` says where and what to try, training stops, and the history
             is shorter: it ends with the first inf or nan. See :meth:`_diverged` for the model left behind.
+
+        Raises
+        ------
+        ValueError
+            Before any step, when an argument is invalid (the message names it), X holds NaN or infinite
+            values, or the weights of an earlier call do not fit the data. The steps then call :meth:`loss`
+            on minibatches of the validated data without checking them again.
         """
         X = as_float_matrix("X", X)
         num_train, dim = X.shape
@@ -98,7 +108,8 @@ class LinearClassifier:
         # repeat at every step and point inside the loss; the checks below report it once, then stop.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for it in range(num_iters):
-                # The loss functions reject such weights as bad input; checking W (D x C) costs little.
+                # loss() trusts W, and weights that stopped being finite are how divergence shows; checking
+                # W (D x C) costs little next to the minibatch products.
                 if not np.all(np.isfinite(self.W)):
                     loss_history.append(math.nan if np.isnan(self.W).any() else math.inf)
                     self._diverged(it, num_iters, learning_rate, reg, "the weights are inf or nan", resumed)
@@ -109,6 +120,14 @@ class LinearClassifier:
                 # (batch_size,).
                 raise NotImplementedError("Implement LinearClassifier.train in cs231n/classifiers/linear_classifier.py (see the TODO above this line)")
 
+                # loss() does not check the minibatch, so a sampling mistake is named here (this costs
+                # nothing: shapes only) rather than left to a broadcasting error or a silently wrong loss.
+                if np.shape(X_batch) != (batch_size, dim) or np.shape(y_batch) != (batch_size,):
+                    raise ValueError(
+                        f"the sampled minibatch must be X_batch of shape {(batch_size, dim)} and y_batch of shape "
+                        f"({batch_size},), got {np.shape(X_batch)} and {np.shape(y_batch)}: see the TODO on "
+                        "sampling in LinearClassifier.train"
+                    )
                 loss, grad = self.loss(X_batch, y_batch, reg)
                 loss_history.append(loss)
                 if not math.isfinite(loss):
@@ -186,13 +205,20 @@ class LinearClassifier:
         return y_pred
 
     def loss(self, X_batch, y_batch, reg):
-        """Loss and gradient on a minibatch; subclasses override this.
+        """Loss and gradient of the current weights on a minibatch: the step of :meth:`train`; subclasses override it.
+
+        It trusts its arguments, which :meth:`train` has validated, and runs the loss function without its input
+        checks. To evaluate the loss on other data, call the loss function itself (e.g.
+        ``svm_loss_vectorized(classifier.W, X, y, reg)``), which validates what it is given.
 
         Parameters
         ----------
-        X_batch : ndarray, shape (N, D)
+        X_batch : ndarray of float, shape (N, D)
+            Finite values.
         y_batch : ndarray of int, shape (N,)
+            Labels in [0, C).
         reg : float
+            Regularization strength, >= 0.
 
         Returns
         -------
@@ -203,14 +229,15 @@ class LinearClassifier:
 
 
 class LinearSVM(LinearClassifier):
-    """A linear classifier that minimizes the multiclass SVM loss."""
+    """A linear classifier that minimizes the multiclass SVM (Weston-Watkins) hinge loss."""
 
     def loss(self, X_batch, y_batch, reg):
-        return svm_loss_vectorized(self.W, X_batch, y_batch, reg)
+        # An svm_loss_vectorized redefined without the decorator (CS231n's plain (W, X, y, reg)) is called as it is.
+        return unchecked_loss(svm_loss_vectorized)(self.W, X_batch, y_batch, reg)
 
 
 class Softmax(LinearClassifier):
     """A linear classifier that minimizes the softmax cross-entropy loss."""
 
     def loss(self, X_batch, y_batch, reg):
-        return softmax_loss_vectorized(self.W, X_batch, y_batch, reg)
+        return unchecked_loss(softmax_loss_vectorized)(self.W, X_batch, y_batch, reg)

@@ -3,8 +3,14 @@
 The checks run once at each public entry point so that a wrong shape, a label out of range or a NaN is
 reported as a ``ValueError`` naming the argument, instead of surfacing as a broadcasting error deep inside
 numpy. They are cheap: nothing here reads a large ``X`` in full except on the error path.
+
+Code that has validated its arguments already calls the unchecked versions: ``LinearClassifier.train``
+checks its data once and then computes each minibatch's loss with :func:`unchecked_loss` (as scikit-learn's
+estimators pass ``check_input=False`` to their internals), so a training step never re-checks what cannot
+have changed.
 """
 
+import functools
 import numbers
 
 import numpy as np
@@ -116,11 +122,58 @@ def check_finite(name, array):
 
 
 def check_finite_scores(scores, X):
-    """Raise ``ValueError`` naming ``X`` when the scores are not finite because X is not.
+    """Raise ``ValueError`` naming ``X`` when ``scores`` computed from X are not finite because X is not.
 
-    Checking the (N, C) scores costs far less than reading all of X; X itself is only read when a score is not
+    Parameters
+    ----------
+    scores : ndarray
+        Values that every entry of X reaches: the (N, C) scores ``X @ W``, or the (D, C) gradient
+        ``X.T @ G`` of a linear classifier's loss. A NaN or an infinity in X makes some of them NaN or
+        infinite, since IEEE arithmetic gives NaN even for ``inf * 0``.
+    X : ndarray, shape (N, D)
+        The data they were computed from.
+
+    Checking the scores costs far less than reading all of X; X itself is only read when a score is not
     finite. Scores that overflow from finite X and W are not bad input but weights grown too large, as when
     training diverges: the loss then comes out inf or nan, which ``LinearClassifier.train`` reports.
     """
-    if not np.all(np.isfinite(scores)) and not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or infinite values")
+    if not np.all(np.isfinite(scores)):
+        check_finite("X", X)
+
+
+def validate_loss_inputs(loss):
+    """Decorate a loss function ``loss(W, X, y, reg) -> (loss, dW)`` so that calling it validates its arguments.
+
+    The decorated function runs :func:`check_loss_inputs` first, so the body of ``loss`` receives ``W`` of
+    shape (D, C), finite, and ``X`` of shape (N, D) with N >= 1, as floating ndarrays of one dtype; ``y`` as an
+    integer ndarray of shape (N,) with values in [0, C); and ``reg`` as a float >= 0. After the body,
+    :func:`check_finite_scores` looks at the (D, C) gradient ``dW``: a NaN or an infinity anywhere in X reaches
+    it through ``X.T @ G`` (even multiplied by 0), so bad X is reported as a ``ValueError`` naming X instead
+    of coming back as a NaN loss, and X is read in full only when ``dW`` is not finite. A body whose gradient
+    can step over an example (a loop that skips some) checks X itself, as the naive losses do.
+
+    The undecorated body stays reachable as the attribute ``unchecked`` (see :func:`unchecked_loss`), for a
+    caller that has validated the arguments itself.
+    """
+
+    @functools.wraps(loss)
+    def checked(W, X, y, reg):
+        W, X, y, reg = check_loss_inputs(W, X, y, reg)
+        # The body is looked up on the function, not held in the closure: IPython's autoreload, which the
+        # notebooks turn on, updates a reloaded function in place by copying its code and its __dict__, but
+        # cannot replace a closure, so a closure would keep calling the body as it was before the edit.
+        value, dW = checked.unchecked(W, X, y, reg)
+        check_finite_scores(dW, X)
+        return value, dW
+
+    checked.unchecked = loss
+    return checked
+
+
+def unchecked_loss(loss):
+    """The body of a loss function decorated with :func:`validate_loss_inputs`, which trusts its arguments.
+
+    Any other callable comes back as it is: a loss redefined without the decorator (a student's own, or a
+    test's stand-in with CS231n's signature ``(W, X, y, reg)``) still runs, with whatever checks it has.
+    """
+    return getattr(loss, "unchecked", loss)

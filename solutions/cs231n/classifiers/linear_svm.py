@@ -6,15 +6,21 @@ with scores s = X[i] @ W, the loss is
     L_i = sum over j != y_i of max(0, s_j - s_{y_i} + 1)
 
 and the full loss is the mean of L_i over the minibatch plus ``reg * sum(W ** 2)``.
+
+Both functions validate their arguments before their body runs (the decorator ``validate_loss_inputs``): bad
+input raises a ``ValueError`` naming the argument, and the body may assume the shapes and dtypes listed
+below. ``LinearSVM.train``, having validated its data once, calls the bodies alone
+(``svm_loss_vectorized.unchecked``) on each minibatch.
 """
 
 import numpy as np
 
-from .input_checks import check_finite, check_finite_scores, check_loss_inputs
+from .input_checks import check_finite, validate_loss_inputs
 
 
+@validate_loss_inputs
 def svm_loss_naive(W, X, y, reg):
-    """Structured SVM loss and its gradient, computed with explicit loops.
+    """Multiclass SVM (Weston-Watkins) hinge loss and its gradient, computed with explicit loops.
 
     Parameters
     ----------
@@ -34,10 +40,11 @@ def svm_loss_naive(W, X, y, reg):
     dW : ndarray, shape (D, C), dtype of W
         Gradient of the loss with respect to W.
     """
-    W, X, y, reg = check_loss_inputs(W, X, y, reg)
+    # The loops below skip a margin that is NaN (NaN > 0 is false), so a NaN in X need not show in the loss
+    # or the gradient: read X in full here, which the loops do anyway.
+    check_finite("X", X)
     num_train = X.shape[0]
     num_classes = W.shape[1]
-    check_finite("X", X)
     loss = 0.0
     dW = np.zeros_like(W)
 
@@ -66,13 +73,13 @@ def svm_loss_naive(W, X, y, reg):
     return float(loss), dW
 
 
+@validate_loss_inputs
 def svm_loss_vectorized(W, X, y, reg):
-    """Structured SVM loss and gradient without explicit loops.
+    """Multiclass SVM (Weston-Watkins) hinge loss and its gradient, without explicit loops.
 
-    Same inputs and outputs as :func:`svm_loss_naive`. The work is two matrix products, ``X @ W`` for the
-    scores and ``X.T @ G`` for the gradient, plus O(N * C) element-wise operations.
+    Same inputs and outputs as :func:`svm_loss_naive`. The work is two matrix products, ``X @ W``
+    for the scores and ``X.T @ G`` for the gradient, plus O(N * C) element-wise operations.
     """
-    W, X, y, reg = check_loss_inputs(W, X, y, reg)
     num_train = X.shape[0]
     rows = np.arange(num_train)
 
@@ -82,7 +89,6 @@ def svm_loss_vectorized(W, X, y, reg):
     # the correct class, divided by N; the gradient is X.T @ G plus 2 * reg * W. Use no Python loops.
     ### BEGIN SOLUTION
     scores = X @ W  # (N, C)
-    check_finite_scores(scores, X)
     correct_scores = scores[rows, y][:, np.newaxis]  # (N, 1)
     margins = scores - correct_scores + 1  # (N, C)
     margins[rows, y] = 0

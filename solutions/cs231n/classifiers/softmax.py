@@ -4,13 +4,19 @@ Inputs have dimension D, there are C classes, and we operate on minibatches of N
 with scores s = X[i] @ W the loss is ``L_i = -log(exp(s_{y_i}) / sum_j exp(s_j))``; the full loss is the
 mean of L_i plus ``reg * sum(W ** 2)``. Subtracting ``max_j s_j`` from the scores before exponentiating
 changes nothing mathematically and keeps every exponential in (0, 1], so huge scores cannot overflow.
+
+Both functions validate their arguments before their body runs (the decorator ``validate_loss_inputs``): bad
+input raises a ``ValueError`` naming the argument, and the body may assume the shapes and dtypes listed
+below. ``Softmax.train``, having validated its data once, calls the bodies alone
+(``softmax_loss_vectorized.unchecked``) on each minibatch.
 """
 
 import numpy as np
 
-from .input_checks import check_finite, check_finite_scores, check_loss_inputs
+from .input_checks import check_finite, validate_loss_inputs
 
 
+@validate_loss_inputs
 def softmax_loss_naive(W, X, y, reg):
     """Softmax loss and its gradient, computed with explicit loops.
 
@@ -32,10 +38,11 @@ def softmax_loss_naive(W, X, y, reg):
     dW : ndarray, shape (D, C), dtype of W
         Gradient of the loss with respect to W.
     """
-    W, X, y, reg = check_loss_inputs(W, X, y, reg)
+    # Loops written by hand can step over a NaN in X (every comparison with NaN is false) and pass it on to
+    # neither the loss nor the gradient, so X is read in full here, as the loops read it anyway.
+    check_finite("X", X)
     num_train = X.shape[0]
     num_classes = W.shape[1]
-    check_finite("X", X)
     loss = 0.0
     dW = np.zeros_like(W)
 
@@ -62,13 +69,13 @@ def softmax_loss_naive(W, X, y, reg):
     return float(loss), dW
 
 
+@validate_loss_inputs
 def softmax_loss_vectorized(W, X, y, reg):
     """Softmax loss and gradient without explicit loops.
 
     Same inputs and outputs as :func:`softmax_loss_naive`. The work is two matrix products, ``X @ W`` and
     ``X.T @ G``, plus O(N * C) element-wise operations.
     """
-    W, X, y, reg = check_loss_inputs(W, X, y, reg)
     num_train = X.shape[0]
     rows = np.arange(num_train)
 
@@ -77,7 +84,6 @@ def softmax_loss_vectorized(W, X, y, reg):
     # of y) / N; the gradient with respect to W is X.T @ that plus 2 * reg * W. Use no Python loops.
     ### BEGIN SOLUTION
     scores = X @ W  # (N, C)
-    check_finite_scores(scores, X)
     scores -= scores.max(axis=1, keepdims=True)
     exp_scores = np.exp(scores)  # (N, C), each in (0, 1]
     row_sums = exp_scores.sum(axis=1)  # (N,)

@@ -1,9 +1,14 @@
-"""The shared input checks: a fast finiteness check that is still exact; overflow is not bad input."""
+"""The shared input checks: an exact fast finiteness check, overflow not taken for bad input, the loss decorator."""
 
 import numpy as np
 import pytest
 
-from solutions.cs231n.classifiers.input_checks import check_finite, check_finite_scores
+from solutions.cs231n.classifiers.input_checks import (
+    check_finite,
+    check_finite_scores,
+    unchecked_loss,
+    validate_loss_inputs,
+)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -47,3 +52,34 @@ def test_non_finite_scores_are_blamed_on_x_only_when_x_is_not_finite():
     # The same scores from finite X are overflow (weights grown too large), which the loss reports as inf/nan.
     assert check_finite_scores(scores, np.ones((3, 4))) is None
     assert check_finite_scores(np.full((3, 2), np.inf), np.ones((3, 4))) is None
+
+
+def decorated_loss(constant):
+    """A loss function under validate_loss_inputs whose body returns ``constant`` and a zero gradient."""
+
+    @validate_loss_inputs
+    def loss(W, X, y, reg):
+        return constant, np.zeros_like(W)
+
+    return loss
+
+
+def test_a_loss_reloaded_by_ipython_autoreload_runs_its_new_body_checked_and_unchecked():
+    # %autoreload 2 (the notebooks' setting) keeps the function objects a notebook and the classifiers already
+    # hold, and gives them the reloaded function's code and __dict__; the edited body must be what runs.
+    autoreload = pytest.importorskip("IPython.extensions.autoreload")
+    held, edited = decorated_loss(1.0), decorated_loss(2.0)
+    autoreload.update_function(held, edited)
+    W, X, y = np.zeros((3, 2)), np.eye(3), np.array([0, 1, 0])
+    assert held(W, X, y, 0.0)[0] == 2.0
+    assert unchecked_loss(held)(W, X, y, 0.0)[0] == 2.0
+
+
+def test_unchecked_loss_is_the_body_of_a_decorated_loss_and_any_other_function_itself():
+    loss = decorated_loss(1.0)
+    assert unchecked_loss(loss) is loss.unchecked is loss.__wrapped__
+
+    def plain(W, X, y, reg):
+        return 0.0, np.zeros_like(W)
+
+    assert unchecked_loss(plain) is plain

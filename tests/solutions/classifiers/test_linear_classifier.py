@@ -1,4 +1,4 @@
-"""The reference SGD training: it learns, it is seeded, it validates its arguments, it survives divergence."""
+"""The reference SGD training: it learns, it is seeded, it validates its arguments once, it survives divergence."""
 
 import re
 import warnings
@@ -6,7 +6,10 @@ import warnings
 import numpy as np
 import pytest
 
+from solutions.cs231n.classifiers import input_checks, linear_classifier
 from solutions.cs231n.classifiers.linear_classifier import LinearClassifier, LinearSVM, Softmax
+from solutions.cs231n.classifiers.linear_svm import svm_loss_vectorized
+from solutions.cs231n.classifiers.softmax import softmax_loss_vectorized
 
 
 def separable_problem(seed=0, num_examples=300, dim=20, num_classes=3, dtype=np.float64):
@@ -202,3 +205,90 @@ def test_divergence_replaces_the_weights_without_writing_into_an_array_the_calle
     assert len(caught) == 1 and "an earlier call to train diverged" in str(caught[0].message)
     assert np.all(np.isnan(classifier.W))
     np.testing.assert_array_equal(start, 1e200)
+
+
+@pytest.mark.parametrize("model", [LinearSVM, Softmax])
+def test_train_validates_its_data_once_and_no_training_step_validates_again(count_calls, model):
+    X, y = separable_problem()
+    # train's own checks, as linear_classifier imported them, and the same checks as input_checks calls them
+    # from inside check_loss_inputs and check_finite_scores, which the public loss functions run on every call.
+    checks = ("as_float_matrix", "as_labels", "as_reg", "check_finite")
+    training = {name: count_calls(linear_classifier, name) for name in checks}
+    per_call = {name: count_calls(input_checks, name) for name in checks + ("check_loss_inputs", "check_finite_scores")}
+    history = model().train(X, y, learning_rate=1e-2, reg=1e-3, num_iters=40, batch_size=30, seed=0)
+    assert len(history) == 40
+    assert {name: len(calls) for name, calls in training.items()} == dict.fromkeys(training, 1)
+    assert {name: len(calls) for name, calls in per_call.items()} == dict.fromkeys(per_call, 0)
+
+
+@pytest.mark.parametrize("model", [LinearSVM, Softmax])
+def test_the_unchecked_steps_train_the_same_model_as_the_checked_loss_functions(model):
+    X, y = separable_problem(seed=2)
+    checked_loss = svm_loss_vectorized if model is LinearSVM else softmax_loss_vectorized
+
+    class CheckedEveryStep(model):
+        def loss(self, X_batch, y_batch, reg):
+            return checked_loss(self.W, X_batch, y_batch, reg)
+
+    runs = []
+    for classifier in (model(), CheckedEveryStep()):
+        runs.append((classifier.train(X, y, learning_rate=1e-2, reg=1e-3, num_iters=50, seed=5), classifier.W))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda X, y: {"reg": -1.0}, "reg must be a finite number >= 0"),
+        (lambda X, y: {"reg": float("inf")}, "reg must be a finite number >= 0"),
+        (lambda X, y: {"learning_rate": float("nan")}, "learning_rate must be a finite number > 0"),
+        (lambda X, y: {"y": y - 1}, r"y must lie in \[0, any\], found values from -1"),
+        (lambda X, y: {"y": y[:-1]}, "y must be a 1-D array with one label per example"),
+        (lambda X, y: {"y": y + 0.5}, "y must hold integer class labels"),
+        (lambda X, y: {"X": np.where(X > 4, np.nan, X)}, "X contains NaN or infinite values"),
+        (lambda X, y: {"X": np.where(X > 4, -np.inf, X)}, "X contains NaN or infinite values"),
+    ],
+)
+def test_bad_arguments_are_refused_before_the_first_step(count_calls, change, message):
+    X, y = separable_problem()
+    X[0, 0] = 5.0  # guarantees the NaN and inf cases have one to find
+    arguments = {"X": X, "y": y, "learning_rate": 1e-3, "reg": 1e-5, "num_iters": 10, "seed": 0}
+    arguments.update(change(X, y))
+    steps = count_calls(LinearSVM, "loss")
+    classifier = LinearSVM()
+    with pytest.raises(ValueError, match=message):
+        classifier.train(**arguments)
+    assert steps == [] and classifier.W is None
+
+
+def test_a_loss_function_redefined_with_cs231n_plain_signature_is_still_used_for_training(monkeypatch):
+    # A student or a test may replace svm_loss_vectorized by a plain (W, X, y, reg) function without the
+    # decorator: training must call it as it is, not its (absent) unchecked body.
+    X, y = separable_problem()
+    calls = []
+
+    def plain_svm_loss(W, X, y, reg):
+        calls.append(X.shape)
+        return svm_loss_vectorized(W, X, y, reg)
+
+    monkeypatch.setattr(linear_classifier, "svm_loss_vectorized", plain_svm_loss)
+    history = LinearSVM().train(X, y, learning_rate=1e-2, reg=1e-3, num_iters=12, batch_size=40, seed=0)
+    assert len(history) == 12 and calls == [(40, X.shape[1])] * 12
+
+
+class ColumnOfIndices(np.random.Generator):
+    """A generator whose ``integers`` returns a column of indices, as a sampling mistake in train would."""
+
+    def integers(self, low, high=None, size=None, **kwargs):
+        return super().integers(low, high, size=(size, 1), **kwargs)
+
+
+def test_a_minibatch_of_the_wrong_shape_is_named_before_the_unchecked_loss_runs(count_calls):
+    X, y = separable_problem()
+    steps = count_calls(LinearSVM, "loss")
+    # np.random.default_rng returns a Generator passed as the seed unchanged, so train samples with this one.
+    with pytest.raises(ValueError, match=r"the sampled minibatch must be X_batch of shape \(20, 21\) and y_batch of "
+                                         r"shape \(20,\), got \(20, 1, 21\) and \(20, 1\): see the TODO on sampling"):
+        LinearSVM().train(X, y, num_iters=5, batch_size=20, seed=ColumnOfIndices(np.random.PCG64(0)))
+    assert steps == []

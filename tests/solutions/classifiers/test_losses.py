@@ -1,8 +1,11 @@
 """The reference SVM and softmax losses: loops vs vectorized, finite differences, the course's worked examples."""
 
+import inspect
+
 import numpy as np
 import pytest
 
+from solutions.cs231n.classifiers import input_checks
 from solutions.cs231n.classifiers.linear_svm import svm_loss_naive, svm_loss_vectorized
 from solutions.cs231n.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
 
@@ -177,3 +180,43 @@ def test_infinite_weights_are_rejected_with_the_remedy_for_a_diverged_run(loss):
     with pytest.raises(ValueError, match="W contains NaN or infinite values; if W comes from a training run that "
                                          "diverged, train a new model with a smaller learning_rate or reg"):
         loss(W, X, y, 0.1)
+
+
+@pytest.mark.parametrize("loss", ALL_FUNCTIONS, ids=lambda f: f.__name__)
+def test_the_public_loss_functions_keep_cs231n_signature_name_and_docstring(loss):
+    assert list(inspect.signature(loss).parameters) == ["W", "X", "y", "reg"]
+    assert loss.__name__ == loss.unchecked.__name__ and loss.__doc__ == loss.unchecked.__doc__
+
+
+def infinity_hidden_from_the_svm_loss(bad):
+    """W, X, y where X[2, 4] is ``bad`` and row 2's scores are +-inf with the correct class's on top."""
+    W, X, y = random_problem(seed=12, num_examples=6, dim=5, num_classes=3)
+    y[2] = 2
+    W[4] = [-1.0, -1.0, 1.0] if bad > 0 else [1.0, 1.0, -1.0]
+    X[2, 4] = bad
+    return W, X, y
+
+
+@pytest.mark.parametrize("loss", ALL_FUNCTIONS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_an_infinity_in_x_is_refused_even_where_the_loss_stays_finite(loss, bad):
+    W, X, y = infinity_hidden_from_the_svm_loss(bad)
+    with np.errstate(invalid="ignore", over="ignore"):  # numpy's own warnings on the way are not the point
+        # Every margin of row 2 is -inf, so it adds 0 to the SVM loss: only inf * 0 = nan in the gradient
+        # X.T @ G shows the infinity, and that is what the check after the body looks at.
+        value, dW = svm_loss_vectorized.unchecked(W, X, y, 0.1)
+        assert np.isfinite(value) and not np.all(np.isfinite(dW))
+        with pytest.raises(ValueError, match="X contains NaN or infinite values"):
+            loss(W, X, y, 0.1)
+
+
+@pytest.mark.parametrize("loss", ALL_FUNCTIONS, ids=lambda f: f.__name__)
+def test_every_call_of_a_public_loss_function_validates_and_its_unchecked_body_does_not(count_calls, loss):
+    W, X, y = random_problem(seed=13)
+    calls = count_calls(input_checks, "check_loss_inputs")
+    checked = [loss(W, X, y, 0.3) for _ in range(3)]
+    assert len(calls) == 3
+    unchecked = loss.unchecked(W, X, y, 0.3)
+    assert len(calls) == 3
+    assert unchecked[0] == checked[0][0]
+    np.testing.assert_array_equal(unchecked[1], checked[0][1])

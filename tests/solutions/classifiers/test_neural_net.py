@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
+from solutions.cs231n.classifiers import neural_net
 from solutions.cs231n.classifiers.neural_net import TwoLayerNet
 
 # CS231n's two_layer_net notebook: its toy model and data come from np.random.seed(0) and np.random.seed(1).
@@ -253,6 +254,21 @@ def test_check_input_false_gives_what_the_checked_call_gives():
     assert checked[0] == unchecked[0]
     for name in checked[1]:
         np.testing.assert_array_equal(checked[1][name], unchecked[1][name])
+
+
+def test_predict_with_check_input_false_gives_what_the_checked_call_gives():
+    net, X, _ = small_problem(seed=4)
+    np.testing.assert_array_equal(net.predict(X, check_input=False), net.predict(X))
+
+
+def test_train_validates_once_and_its_steps_and_epoch_accuracies_do_not_validate_again(count_calls):
+    X, y, X_val, y_val = separable_problem()
+    checks = {"params": count_calls(TwoLayerNet, "_checked_params"),
+              "params and X": count_calls(TwoLayerNet, "_checked_inputs"),
+              "finite data": count_calls(neural_net, "check_finite")}
+    stats = TwoLayerNet(10, 5, 3, seed=0).train(X, y, X_val, y_val, num_iters=30, batch_size=60, seed=0)
+    assert len(stats["val_acc_history"]) == 8  # an epoch is 4 steps: 8 epochs, each with two predictions
+    assert {what: len(calls) for what, calls in checks.items()} == {"params": 1, "params and X": 0, "finite data": 2}
 
 
 def test_verbose_training_prints_progress_every_hundred_iterations(capsys):
