@@ -5,8 +5,8 @@ Modules, one job each: ``timing`` (medians, spreads, side-by-side pairs, peak me
 ``report`` (rows, verdicts, table, JSON), ``settings`` (shapes and run counts), ``data`` (real or generated
 data), ``kernels`` (losses, kNN, training), ``loading`` and ``probe`` (loading and preprocessing),
 ``notebooks`` and ``run_notebook`` (the solution notebooks end to end), ``grading`` (the autograder's
-throughput), ``sandbox`` (what the grading sandbox costs, and the vectorization check's margin), ``fetch`` (the fetch script over a
-loopback mirror).
+throughput), ``sandbox`` (what the grading sandbox costs, and the vectorization check's margin), ``cluster`` (grading through a
+local Dask scheduler), ``fetch`` (the fetch script over a loopback mirror).
 Run it with ``python -m bench`` (``make bench``).
 """
 
@@ -17,6 +17,7 @@ import sys
 
 from . import data as data_module
 from . import report as report_module
+from .cluster import run_cluster
 from .fetch import run_fetch
 from .grading import run_grading
 from .kernels import run_knn, run_losses, run_training
@@ -34,6 +35,7 @@ SECTIONS = {
     "notebooks": run_notebooks,
     "grading": run_grading,
     "sandbox": run_sandbox,
+    "cluster": run_cluster,
     "fetch": run_fetch,
 }
 

@@ -254,6 +254,52 @@ def measure_cluster(submissions_dir: Path, count: int, course_dir: Path = COURSE
             "speed_up": statistics.median(ratios), **overhead, "load": [load_before, os.getloadavg()[0]]}
 
 
+SPEED_UP_TARGET = 1.8  # two one-thread workers against one, on two cores
+PROJECTED_SUBMISSIONS = 10_000
+PROJECTED_WORKERS = 50  # two-core machines, two grading threads each
+
+
+def run_cluster(report, data, settings) -> None:
+    """Rows: one worker against two through a real local scheduler, the scheduler's cost per task, and
+    10,000 submissions on 50 two-core workers projected from them."""
+    from bench.grading import missing_parts, prepare
+    from bench.report import Row, Target
+    from bench.timing import Stats
+
+    section = "cluster"
+    missing = missing_parts(settings.notebook_source)
+    if missing:
+        report.skip(section, f"{', '.join(missing)} absent")
+        return
+    if not DASK.is_file():
+        report.skip(section, f"{DASK} not found: the dask command comes with the distributed package")
+        return
+    count = 2 * settings.grading_submissions  # an even batch splits evenly over two workers
+    course, submissions = prepare(settings.work_dir / "cluster", settings.notebook_source, count)
+    data_dir = data.cifar_folder(prefer_real=True)
+    figures = measure_cluster(submissions, count, course_dir=course, data_dir=data_dir, rounds=settings.heavy_runs)
+    one, two = Stats.of(figures["one_worker_s"]), Stats.of(figures["two_workers_s"])
+    ratios = Stats.of([a / b for a, b in zip(figures["one_worker_s"], figures["two_workers_s"])])
+    report.add(Row(section, f"two workers against one, {count} submissions (--scheduler)", two, "s", ratios,
+                   "one worker", Target(SPEED_UP_TARGET, kind="min", text="two cores"),
+                   f"one worker {one.median:.1f} s; each worker --nthreads 1; load {figures['load']}"))
+    per_submission = one.median / count  # one grading thread
+    task = figures["task_ms"] / 1e3
+    report.add(Row(section, "scheduler cost per task (500 trivial tasks at once)", Stats.of([task]), "s",
+                   Stats.of([task / per_submission]), "one submission's grading",
+                   note=f"one task's round trip {figures['round_trip_ms']:.1f} ms"))
+    # Projection: each two-core worker grades two at once at the measured two-worker efficiency; the scheduler
+    # hands out one task at a time; every worker builds its grading set-up once.
+    threads = 2 * PROJECTED_WORKERS
+    efficiency = ratios.median / 2
+    projected = PROJECTED_SUBMISSIONS * per_submission / (threads * efficiency) + PROJECTED_SUBMISSIONS * task
+    report.add(Row(section, f"{PROJECTED_SUBMISSIONS:,} submissions on {PROJECTED_WORKERS} two-core workers "
+                            "(projected)", Stats.of([projected]), "s", Stats.of([projected / 3600]), "an hour",
+                   note=f"{PROJECTED_SUBMISSIONS:,} x {per_submission:.1f} s / ({threads} threads x "
+                        f"{efficiency:.2f} efficiency) + {PROJECTED_SUBMISSIONS:,} x the task cost; plus each "
+                        f"worker's set-up once (about 10 s)"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=6, help="batch size, copies of the reference submission")
