@@ -129,6 +129,44 @@ def detect() -> tuple[int, list[Path]] | None:
     return None
 
 
+def run_folder_name(pid: int | None = None) -> str:
+    """The folder that holds the groups of one grading process (``run-<pid>``), under each parent.
+
+    Grouping each process's groups apart lets it, and its tests, check its own and nothing else, and lets a
+    later run remove what a process killed mid-run (a Dask worker, say) could not.
+    """
+    return f"run-{os.getpid() if pid is None else pid}"
+
+
+def run_folders(pid: int | None = None) -> list[Path]:
+    """This process's (or ``pid``'s) group folders, one per controller; empty where no group can be made."""
+    found = detect()
+    return [parent / run_folder_name(pid) for parent in found[1]] if found else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale(parent: Path) -> None:
+    """Remove the groups left under ``parent`` by grading processes that are gone, where they are empty."""
+    for folder in parent.glob("run-*"):
+        pid = folder.name[len("run-"):]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        for group in [g for g in folder.iterdir() if g.is_dir()] + [folder]:
+            try:
+                group.rmdir()  # refused while a process is still in it: left for a later sweep
+            except OSError:
+                continue
+
+
 def create(memory_bytes: int, processes: int) -> Group | None:
     """A new group capped at ``memory_bytes`` (no swap) and ``processes``; None where none can be made."""
     found = detect()
@@ -139,11 +177,13 @@ def create(memory_bytes: int, processes: int) -> Group | None:
     folders = []
     try:
         for parent in parents:
-            parent.mkdir(exist_ok=True)
-            if version == 2:
-                # A v2 group hands controllers to its children only when asked to.
-                (parent / "cgroup.subtree_control").write_text("+memory +pids")
-            folder = parent / name
+            for level in (parent, parent / run_folder_name()):
+                level.mkdir(exist_ok=True)
+                if version == 2:
+                    # A v2 group hands controllers to its children only when asked to.
+                    (level / "cgroup.subtree_control").write_text("+memory +pids")
+            sweep_stale(parent)
+            folder = parent / run_folder_name() / name
             folder.mkdir()
             folders.append(folder)
         group = Group(version, folders)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import shutil
 import socket
 import sys
@@ -364,3 +365,19 @@ def test_the_callers_check_runs_before_the_payload_is_kept():
     data = frames.encode({"ok": True}, {"secret": np.zeros(1000)})
     with pytest.raises(frames.FrameError, match="unexpected outputs"):
         decoder.feed(data[:200])  # the header alone is enough to refuse
+
+
+@pytest.mark.skipif(cgroup.detect() is None, reason="no cgroup can be created here (grading as an ordinary user)")
+def test_groups_live_under_their_grading_process_and_a_dead_process_s_are_swept():
+    group = cgroup.create(1 << 30, 64)
+    try:
+        assert all(folder.parent in cgroup.run_folders() for folder in group.folders)
+    finally:
+        group.kill_and_remove()
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a grading process that was killed: its pid is free, its group folders stay behind
+    left = [folder / "left-behind" for folder in cgroup.run_folders(gone.pid)]
+    for folder in left:
+        folder.mkdir(parents=True)
+    cgroup.create(1 << 30, 64).kill_and_remove()  # the next group made sweeps
+    assert not any(folder.parent.exists() for folder in left)
