@@ -8,7 +8,8 @@ the test code come from there). A ``hidden_NAME`` cell scores exactly what the t
 needs a function that really works, or, after an answer that is a computation, results that the grader's
 own repetition of that computation confirms (:mod:`instructor.grade.answers`).
 
-Only the grading run's main thread calls :func:`record`: nbgrader's SQLite gradebook takes one writer.
+Only the grading folder's store (:mod:`.store`), in the process that owns it, calls :func:`record`:
+nbgrader's SQLite gradebook takes one writer.
 """
 
 from __future__ import annotations
@@ -158,7 +159,8 @@ def score_notebook(path: Path | None, cells: list[GradedCell], verdicts: dict[st
             scores.append(CellScore(graded, None if answered else 0.0, None if answered else "no response"))
             continue
         if graded.name.startswith(HIDDEN_CELL_PREFIX) and graded.verdict_name:
-            # Its code never ran in the sandbox (a stand-in did): the trusted verdict alone scores it.
+            # Its hidden code never ran in the sandbox (the release holds only a comment there): the trusted
+            # verdict alone scores it.
             scores.append(CellScore(graded, 0.0))
             continue
         if graded.locked and any(compute_checksum(view) != graded.checksum for view in views):
@@ -172,8 +174,9 @@ def score_notebook(path: Path | None, cells: list[GradedCell], verdicts: dict[st
 def _apply_verdicts(scores: list[CellScore], verdicts: dict[str, Check]) -> list[CellScore]:
     """Hidden cells score the trusted verdict; visible tests are capped by it.
 
-    The kernel's result of a hidden cell means nothing (it runs a stand-in); a visible test that passed in
-    the kernel while its function or answer fails the trusted check scores 0, with the verdict's reason.
+    The kernel's result of a hidden cell means nothing (it runs the release's comment only); a visible test
+    that passed in the kernel while its function or answer fails the trusted check scores 0, with the
+    verdict's reason.
     """
     capped = []
     for score in scores:
