@@ -90,25 +90,31 @@ def cpu_group():
     return cgroup.create(memory_bytes=64 << 30, processes=32768)
 
 
+def run_counted(command: list[str], timeout: float):
+    """Run ``command`` (from the repository) in a control group of its own: ``(ChildRun, CPU seconds)``,
+    the CPU None where no group can be made."""
+    group = cpu_group()
+    try:
+        result = run_child(command, cwd=str(REPO_ROOT), timeout=timeout,
+                           procs_files=[str(p) for p in group.procs_files()] if group else ())
+        return result, (group.cpu_seconds() if group else None)
+    finally:
+        if group is not None:
+            group.kill_and_remove()
+
+
 def grade(course: Path, submissions: Path, data_dir: Path, jobs: int, force: bool = True, extra=(),
           out: Path | None = None) -> GradingRun:
     """One autograder run over every submission with ``jobs`` slots (all regraded when ``force``; else
     every recorded submission is skipped and only the fixed work is left), with ``extra`` options, into the
     grading folder ``out`` (default: beside the course)."""
     out = out or course.parent / "grading"
-    group = cpu_group()
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         summary_path = Path(scratch) / "summary.json"
         command = [sys.executable, "-m", "instructor.autograde", str(submissions), "--jobs", str(jobs),
                    "--course", str(course), "--out", str(out), "--data", str(data_dir),
                    "--summary-json", str(summary_path)] + (["--force"] if force else []) + list(extra)
-        try:
-            result = run_child(command, cwd=str(REPO_ROOT), timeout=3600,
-                               procs_files=[str(p) for p in group.procs_files()] if group else ())
-            cpu = group.cpu_seconds() if group else None
-        finally:
-            if group is not None:
-                group.kill_and_remove()
+        result, cpu = run_counted(command, timeout=3600)
         if result.returncode != 0:
             raise RuntimeError(f"the autograder failed (exit {result.returncode}): {result.stderr.strip()[-800:]}")
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
@@ -120,19 +126,11 @@ def grade(course: Path, submissions: Path, data_dir: Path, jobs: int, force: boo
 
 def floor_cpu(data_dir: Path) -> tuple[float | None, float, dict]:
     """(CPU seconds, wall seconds, per-notebook [kernel, whole] seconds) of :mod:`bench.grading_floor`."""
-    group = cpu_group()
     from .grading_floor import bundle
 
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as scratch:
         bundle(Path(scratch) / "bundle")  # made here, so that the floor counts only the notebooks' runs
-        try:
-            result = run_child([sys.executable, "-m", "bench.grading_floor", str(data_dir), scratch],
-                               cwd=str(REPO_ROOT), timeout=1800,
-                               procs_files=[str(p) for p in group.procs_files()] if group else ())
-            cpu = group.cpu_seconds() if group else None
-        finally:
-            if group is not None:
-                group.kill_and_remove()
+        result, cpu = run_counted([sys.executable, "-m", "bench.grading_floor", str(data_dir), scratch], timeout=1800)
     if result.returncode != 0:
         raise RuntimeError(f"the floor run failed (exit {result.returncode}): {result.stderr.strip()[-800:]}")
     return cpu, result.seconds, json.loads(result.stdout.strip().splitlines()[-1])

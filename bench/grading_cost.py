@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -36,20 +35,12 @@ from instructor import intake
 from instructor.course import (ASSIGNMENT, COURSE_DIR, GRADED_CALLS, HIDDEN_CHECKS, REPO_ROOT, SHARED_ARCHIVE,
                                reference_dir, source_dir, tool_env, trusted_package_files)
 from instructor.demo import reference_submission
+from instructor.autograde import process_cpu_seconds
 from instructor.grade import sandbox
 from instructor.grade.config import GradingConfig
 from instructor.grade.notebooks import build_template
 from instructor.grade.store import GradingStore
 from instructor.nbgrader_course import generate_assignment, scratch_course
-
-
-def cpu_seconds() -> float:
-    """CPU time (user + system) of this process and of every child process reaped so far."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    return total
 
 
 def prepare_data(scratch: Path, data: Path | None) -> tuple[Path, str]:
@@ -99,9 +90,9 @@ def nbgrader_serial(scratch: Path, zips: Path, data: Path) -> tuple[float, float
     submissions, _ = intake.find_submissions(zips)
     for submission in submissions.values():
         intake.take_in(submission, course / "submitted", REPO_ROOT)
-    started, cpu = time.monotonic(), cpu_seconds()
+    started, cpu = time.monotonic(), process_cpu_seconds()
     run("autograde", ASSIGNMENT)
-    return time.monotonic() - started, cpu_seconds() - cpu
+    return time.monotonic() - started, process_cpu_seconds() - cpu
 
 
 def this_command(scratch: Path, zips: Path, data: Path, jobs: int) -> tuple[float, float, float]:
@@ -112,9 +103,9 @@ def this_command(scratch: Path, zips: Path, data: Path, jobs: int) -> tuple[floa
     started = time.monotonic()
     build_template(config)
     setup = time.monotonic() - started
-    started, cpu = time.monotonic(), cpu_seconds()
+    started, cpu = time.monotonic(), process_cpu_seconds()
     summary = autograde.grade_all(zips, config, store, autograde.RunOptions(jobs=jobs, progress=False))
-    elapsed, cpu = time.monotonic() - started, cpu_seconds() - cpu
+    elapsed, cpu = time.monotonic() - started, process_cpu_seconds() - cpu
     if len(summary["graded"]) != len(list(zips.glob("*.zip"))):
         raise RuntimeError(f"not every submission was graded: {summary}")
     return setup, elapsed, cpu

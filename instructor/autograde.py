@@ -85,7 +85,7 @@ class Costs:
     def measure(self, what: str, thread_only: bool = False):
         """Add the wall and CPU seconds of the block to ``what``: this thread's CPU when ``thread_only`` (the
         slots work meanwhile), else this process's and its reaped children's."""
-        clock = time.thread_time if thread_only else _process_cpu
+        clock = time.thread_time if thread_only else process_cpu_seconds
         started, cpu = time.monotonic(), clock()
         try:
             yield
@@ -94,7 +94,8 @@ class Costs:
             setattr(self, f"{what}_cpu", getattr(self, f"{what}_cpu") + clock() - cpu)
 
 
-def _process_cpu() -> float:
+def process_cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of every child process reaped so far."""
     total = 0.0
     for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
         usage = resource.getrusage(who)
