@@ -132,3 +132,40 @@ def test_sandboxed_processes_get_the_fast_setting_and_no_path_to_instructor_file
     # nbgrader itself sets NBGRADER_EXECUTION=autograde around execution; the grader names no instructor path.
     assert "NBGRADER_EXECUTION" not in env and "CS231N_REFERENCE_DIR" not in env
     assert not any(str(REPO / "solutions") in value or str(grading_course) in value for value in env.values())
+
+
+def test_what_the_sandbox_says_of_a_notebook_run_is_cut_to_sane_values():
+    """The durations a notebook frame reports end up in the student's result: a lying sandbox can put there
+    only numbers between 0 and a day, and short strings."""
+    from instructor.grade.notebooks import _notebook_run
+
+    run = _notebook_run({"status": "graded" * 50, "reason": "x" * 10_000, "incidents": ["y" * 1000] * 50 + [7],
+                         "seconds": float("nan"), "kernel_seconds": 1e300})
+    assert len(run.status) == 20 and len(run.reason) == 500 and len(run.incidents) == 5
+    assert all(len(incident) == 300 for incident in run.incidents)
+    assert run.seconds == 0.0 and run.kernel_seconds == 86400.0
+    for lie in (-5, "12", None, [1], True and "x"):
+        assert _notebook_run({"seconds": lie}).seconds == 0.0
+
+
+def test_the_ignore_pattern_drops_matching_stderr_only_never_an_error(tmp_path):
+    """The grader applies the course's IgnorePattern to what comes back: a warning on stderr is no failure,
+    but an error output (a failing assert) survives whatever text it holds."""
+    import json
+
+    import nbformat
+    import numpy as np
+
+    from instructor.grade.notebooks import _keep_notebook, ignore_pattern
+
+    pattern = ignore_pattern(REPO / "solutions")
+    cell = nbformat.v4.new_code_cell("assert False")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="x.py:1: RuntimeWarning: overflow\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="a real complaint\n"),
+        nbformat.v4.new_output("error", ename="AssertionError", evalue="UserWarning: hidden?", traceback=[]),
+    ]
+    data = nbformat.writes(nbformat.v4.new_notebook(cells=[cell])).encode()
+    assert _keep_notebook(np.frombuffer(data, dtype=np.uint8), tmp_path / "nb.ipynb", pattern) is None
+    kept = json.loads((tmp_path / "nb.ipynb").read_text())["cells"][0]["outputs"]
+    assert ["".join(o["text"]) if "text" in o else o["ename"] for o in kept] == ["a real complaint\n", "AssertionError"]
