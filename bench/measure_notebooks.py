@@ -42,6 +42,12 @@ FIGURES = {
             ("test accuracy", r"final test accuracy ([\d.]+)", 0.38)],
     "softmax": [("final validation accuracy", r"final validation accuracy ([\d.]+)", 0.40),
                 ("test accuracy", r"final test accuracy ([\d.]+)", 0.38)],
+    "two_layer_net": [("best validation accuracy", r"two-layer net: best validation accuracy ([\d.]+)", 0.50),
+                      ("test accuracy", r"two-layer net: best validation accuracy [\d.]+, test accuracy ([\d.]+)", 0.49)],
+    "features": [("SVM test accuracy", r"linear SVM on features: best validation accuracy [\d.]+, test accuracy ([\d.]+)",
+                  0.42),
+                 ("net test accuracy", r"two-layer net on features: best validation accuracy [\d.]+, test accuracy ([\d.]+)",
+                  0.55)],
 }
 PEAK_TARGET_GB = MEMORY_BUDGET / 1e9
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 ASSIGNMENT = "assignment1"
 
 # The notebooks, in the order a student works through them (``assignment1/<name>.ipynb``).
-NOTEBOOKS = ("knn", "svm", "softmax")
+NOTEBOOKS = ("knn", "svm", "softmax", "two_layer_net", "features")
 
 # The files a student writes. Everything else in the bundle is trusted and comes from the instructor.
 STUDENT_MODULES = (
@@ -18,6 +18,7 @@ STUDENT_MODULES = (
     "cs231n/classifiers/linear_svm.py",
     "cs231n/classifiers/softmax.py",
     "cs231n/classifiers/linear_classifier.py",
+    "cs231n/classifiers/neural_net.py",
 )
 STUDENT_NOTEBOOKS = tuple(f"{ASSIGNMENT}/{name}.ipynb" for name in NOTEBOOKS)
 SUBMISSION_FILES = STUDENT_NOTEBOOKS + STUDENT_MODULES

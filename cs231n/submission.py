@@ -5,7 +5,7 @@ Usage, from the bundle's top folder::
     bash collectSubmission.sh                  # writes cs231n_assignment1_submission.zip
     bash collectSubmission.sh -o my_name.zip   # another file name
 
-The zip holds the three notebooks of ``assignment1/`` and your four modules in ``cs231n/classifiers/``, as
+The zip holds the five notebooks of ``assignment1/`` and your five modules in ``cs231n/classifiers/``, as
 they are, plus ``MANIFEST.sha256`` (their SHA-256 checksums). Datasets, virtual environments, notebook
 checkpoints and caches are never included.
 

@@ -34,6 +34,9 @@ GRADED_FUNCTIONS = {
     "linear_classifier_predict": "svm",
     "softmax_loss_naive": "softmax",
     "softmax_loss_vectorized": "softmax",
+    "two_layer_net_loss": "two_layer_net",
+    "two_layer_net_train": "two_layer_net",
+    "two_layer_net_predict": "two_layer_net",
 }
 # The answers that are computations (cross-validation, best k, searches): each has an autograded cell
 # `test_NAME` after its answer cell, capped by the grader's own check (answer_checks.py); and its notebook.
@@ -42,6 +45,9 @@ CHECKED_ANSWERS = {
     "best_k": "knn",
     "svm_search": "svm",
     "softmax_search": "softmax",
+    "two_layer_net_search": "two_layer_net",
+    "features_svm_search": "features",
+    "features_net_search": "features",
 }
 
 

@@ -71,15 +71,47 @@ NUM_FOLDS = 5
 K_CHOICES = (1, 3, 5, 8, 10, 12, 15, 20, 50, 100)
 SEARCH_VALIDATION = 500
 SEARCH_TRAINING = 5000
-SEARCH_ITERS = 40  # at the learning rate, then half as many at a tenth of it
+SEARCH_ITERS = 40  # the linear searches on pixels: at the learning rate, then half as many at a tenth of it
 SEARCH_SEEDS = (0, 1)
 TRAIN_ACCURACY_ROWS = 10000
 QUICK_GRID = 2  # values of each hyperparameter that quick mode keeps
-# Per search: the reference model and its loss (module, function), which the rounding probes call.
-MODELS = {
-    "svm_search": ("LinearSVM", "linear_svm", "svm_loss_vectorized"),
-    "softmax_search": ("Softmax", "softmax", "softmax_loss_vectorized"),
+NETWORK_DECAY = 0.95
+NETWORK_BATCH = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class Search:
+    """How one search of the notebooks trains a setting in quick mode (as its cells say).
+
+    ``rows`` is ``"pixels"`` (the preprocessed images) or ``"features"`` (HOG and hue histogram, standardized);
+    ``model`` the reference class. A linear model trains ``iters`` steps with seed 0, then ``iters // 2`` at a
+    tenth of the rate with seed 1, on rows with a bias column; a ``TwoLayerNet`` of ``hidden_size`` units built
+    with seed 0 trains ``iters`` steps with seed 1 (batches of 200, decay 0.95), on rows without one.
+    """
+
+    rows: str
+    model: str
+    iters: int
+    hidden_size: int = 0
+
+    def protocol(self) -> str:
+        """How the setting is trained, in the words of a failure message."""
+        if self.model == "TwoLayerNet":
+            return (f"TwoLayerNet(D, {self.hidden_size}, C, seed={SEARCH_SEEDS[0]}), {self.iters} steps with "
+                    f"seed={SEARCH_SEEDS[1]}, batch_size={NETWORK_BATCH}, learning_rate_decay={NETWORK_DECAY}")
+        return (f"seed {SEARCH_SEEDS[0]} for {self.iters} steps, then seed {SEARCH_SEEDS[1]} for {self.iters // 2} "
+                "at a tenth of the rate")
+
+
+SEARCHES = {
+    "svm_search": Search("pixels", "LinearSVM", SEARCH_ITERS),
+    "softmax_search": Search("pixels", "Softmax", SEARCH_ITERS),
+    "two_layer_net_search": Search("pixels", "TwoLayerNet", 150, hidden_size=50),
+    "features_svm_search": Search("features", "LinearSVM", 100),
+    "features_net_search": Search("features", "TwoLayerNet", 200, hidden_size=100),
 }
+# The loss of each linear model (module, function), which the rounding probes call.
+LINEAR_LOSSES = {"LinearSVM": ("linear_svm", "svm_loss_vectorized"), "Softmax": ("softmax", "softmax_loss_vectorized")}
 # How each setting is trained: as the notebook does it, then the two rounding probes.
 ROUNDINGS = ("as the notebook", "float64 loss", "reversed features")
 # A reported accuracy may differ from the grader's by this fraction of its examples; the grader's three runs
@@ -175,10 +207,44 @@ class QuickData:
     y_train: np.ndarray
     X_val: np.ndarray
     y_val: np.ndarray
+    train_images: np.ndarray | None = None
+    val_images: np.ndarray | None = None
+    _features: tuple | None = None
+
+    def rows(self, search: Search) -> tuple[np.ndarray, np.ndarray]:
+        """``(X_train, X_val)`` as the notebook of ``search`` trains on them (bias column for linear models)."""
+        if search.rows == "features":
+            train, val = self.features()
+        else:
+            train, val = self.X_train, self.X_val
+        if search.model == "TwoLayerNet":
+            if search.rows == "pixels":  # two_layer_net.ipynb preprocesses without the column: contiguous rows
+                return np.ascontiguousarray(train[:, :-1]), np.ascontiguousarray(val[:, :-1])
+            return train[:, :-1], val[:, :-1]  # features.ipynb slices the column off its arrays
+        return train, val
+
+    def features(self) -> tuple[np.ndarray, np.ndarray]:
+        """features.ipynb's rows: HOG and a 10-bin hue histogram, standardized by the training statistics,
+        a 1 appended, float32; ``(train (m, 155), val (v, 155))``. Computed once."""
+        if self._features is None:
+            from cs231n.features import color_histogram_hsv, extract_features, hog_feature
+
+            feature_fns = [hog_feature, lambda img: color_histogram_hsv(img, nbin=10)]
+            train = extract_features(self.train_images, feature_fns)  # (m, 154) float64
+            val = extract_features(self.val_images, feature_fns)
+            mean = np.mean(train, axis=0, keepdims=True)  # (1, 154)
+            std = np.std(train, axis=0, keepdims=True)
+            std[std == 0] = 1.0
+
+            def normalized(features):
+                return np.hstack([(features - mean) / std, np.ones((features.shape[0], 1))]).astype(np.float32)
+
+            self._features = (normalized(train), normalized(val))
+        return self._features
 
 
 def load_quick_data(data_dir: Path) -> QuickData:
-    """What knn.ipynb, svm.ipynb and softmax.ipynb take from ``data_dir`` in quick mode (their set-up cells)."""
+    """What the notebooks take from ``data_dir`` in quick mode (their set-up cells; features are made on demand)."""
     from cs231n.data_utils import load_CIFAR10
 
     X_all, y_all, _, _ = load_CIFAR10(data_dir, dtype=np.uint8)  # (N, 32, 32, 3) uint8
@@ -200,6 +266,7 @@ def load_quick_data(data_dir: Path) -> QuickData:
         knn_X=X_all[:knn_count].reshape(knn_count, -1).copy(), knn_y=y_all[:knn_count].copy(),
         X_train=preprocess(train), y_train=y_all[:num_training].copy(),
         X_val=preprocess(val), y_val=y_all[num_training:num_training + num_validation].copy(),
+        train_images=X_all[:num_training].copy(), val_images=X_all[num_training:num_training + num_validation].copy(),
     )
 
 
@@ -230,11 +297,26 @@ def train_setting(reference, data: QuickData, name: str, learning_rate: float, r
     """``(training, validation)`` accuracy of one setting of search ``name``, trained as the notebook does it.
 
     ``rounding`` is one of :data:`ROUNDINGS`: the notebook's arithmetic, or the same steps with the loss and
-    gradient evaluated in float64, or with the features (and rows of W) in reverse order, so that every sum
-    over them is added in another order.
+    gradient evaluated in float64, or with the features (and rows of W or W1) in reverse order, so that every
+    sum over them is added in another order.
     """
-    class_name, module, function = MODELS[name]
-    model = getattr(reference.linear_classifier, class_name)()
+    search = SEARCHES[name]
+    X_train, X_val = data.rows(search)
+    with warnings.catch_warnings():
+        # A diverging setting is a result (its model predicts class 0); the warning is the student's to see.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if search.model == "TwoLayerNet":
+            model, X_train, X_val = _train_network(reference, search, X_train, X_val, data, learning_rate, reg, rounding)
+        else:
+            model = _train_linear(reference, search, X_train, data.y_train, learning_rate, reg, rounding)
+    rows = TRAIN_ACCURACY_ROWS
+    return (float(np.mean(model.predict(X_train[:rows]) == data.y_train[:rows])),
+            float(np.mean(model.predict(X_val) == data.y_val)))
+
+
+def _train_linear(reference, search: Search, X_train, y_train, learning_rate, reg, rounding):
+    model = getattr(reference.linear_classifier, search.model)()
+    module, function = LINEAR_LOSSES[search.model]
     loss = getattr(getattr(reference, module), function)
     if rounding == "float64 loss":
         def step(X_batch, y_batch, strength):
@@ -246,16 +328,25 @@ def train_setting(reference, data: QuickData, name: str, learning_rate: float, r
             value, grad = loss(model.W[::-1], X_batch[:, ::-1], y_batch, strength)  # (D, C) and (N, D) reversed
             return value, grad[::-1]
         model.loss = step
-    with warnings.catch_warnings():
-        # A diverging setting is a result (its model predicts class 0); the warning is the student's to see.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        model.train(data.X_train, data.y_train, learning_rate=learning_rate, reg=reg, num_iters=SEARCH_ITERS,
-                    seed=SEARCH_SEEDS[0])
-        model.train(data.X_train, data.y_train, learning_rate=learning_rate / 10, reg=reg,
-                    num_iters=SEARCH_ITERS // 2, seed=SEARCH_SEEDS[1])
-    rows = TRAIN_ACCURACY_ROWS
-    return (float(np.mean(model.predict(data.X_train[:rows]) == data.y_train[:rows])),
-            float(np.mean(model.predict(data.X_val) == data.y_val)))
+    model.train(X_train, y_train, learning_rate=learning_rate, reg=reg, num_iters=search.iters, seed=SEARCH_SEEDS[0])
+    model.train(X_train, y_train, learning_rate=learning_rate / 10, reg=reg, num_iters=search.iters // 2,
+                seed=SEARCH_SEEDS[1])
+    return model
+
+
+def _train_network(reference, search: Search, X_train, X_val, data: QuickData, learning_rate, reg, rounding):
+    """The trained network and the rows to measure it on (the probes train on transformed copies)."""
+    from cs231n.data_utils import CLASSES
+
+    net = reference.neural_net.TwoLayerNet(X_train.shape[1], search.hidden_size, len(CLASSES), seed=SEARCH_SEEDS[0])
+    if rounding == "float64 loss":  # float64 rows train a float64 network
+        X_train, X_val = X_train.astype(np.float64), X_val.astype(np.float64)
+    elif rounding == "reversed features":
+        X_train, X_val = X_train[:, ::-1], X_val[:, ::-1]
+        net.params["W1"] = net.params["W1"][::-1].copy()  # (D, H), rows in the features' new order
+    net.train(X_train, data.y_train, X_val, data.y_val, learning_rate=learning_rate, learning_rate_decay=NETWORK_DECAY,
+              reg=reg, num_iters=search.iters, batch_size=NETWORK_BATCH, seed=SEARCH_SEEDS[1])
+    return net, X_train, X_val
 
 
 def serve(course_dir: Path, data_dir: Path, requests=sys.stdin, replies=sys.stdout) -> None:
@@ -474,8 +565,7 @@ class AnswerChecker:
                 chaotic += 1
             elif not _near(results[(lr, reg)], expected, examples):
                 return Check(False, f"{name}: results[({lr:g}, {reg:g})] = {_rounded(results[(lr, reg)])}, but training that "
-                                    f"setting as the notebook says (seed {SEARCH_SEEDS[0]} for {SEARCH_ITERS} steps, then "
-                                    f"seed {SEARCH_SEEDS[1]} for {SEARCH_ITERS // 2} at a tenth of the rate) gives "
+                                    f"setting as the notebook says ({SEARCHES[name].protocol()}) gives "
                                     f"(training, validation) accuracy {_rounded(expected)}")
         left_out = (f" ({chaotic} of {len(results)} left out: their accuracies move with the rounding of the arithmetic)"
                     if chaotic else "")

@@ -30,6 +30,7 @@ import samples
 from instructor import autograde
 from instructor import demo
 from instructor.grade import sandbox
+from cs231n.course import NOTEBOOKS
 from instructor.course import CHECKED_ANSWERS
 from instructor.grade.config import GradingConfig
 from instructor.grade.store import CSV_NAME, GradingStore
@@ -312,7 +313,7 @@ def test_forged_computed_answers_earn_none_of_their_points_though_the_kernel_tes
 def test_the_untouched_stubs_score_zero_and_grade_without_a_crash(batch):
     scores = autograded_cells(batch["scores"]["stubs"])
     assert all(score == 0 for score, _ in scores.values()), scores
-    assert batch["results"]["stubs"]["notebooks"] == {"knn": "graded", "svm": "graded", "softmax": "graded"}
+    assert batch["results"]["stubs"]["notebooks"] == {name: "graded" for name in NOTEBOOKS}
 
 
 def test_unanswered_inline_questions_score_zero_without_manual_grading(batch):

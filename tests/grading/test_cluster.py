@@ -28,6 +28,7 @@ import samples
 from bench.cluster import LocalDaskCluster
 from bench.grading import cell_scores
 from instructor import autograde, intake
+from cs231n.course import NOTEBOOKS
 from instructor.course import REPO_ROOT as REPO
 from instructor.grade import cluster, course_digest, sandbox, score
 from instructor.grade.cluster_worker import MACHINE_FIELDS, WorkerProblem, WorkerSettings
@@ -157,7 +158,7 @@ def test_a_submission_whose_workers_died_or_whose_task_failed_is_a_grading_error
     ]:
         graded = cluster._outcome(failed_future(error), submission, model)
         assert graded.result.status is Status.ERROR and graded.result.notes == [reason]
-        assert graded.result.notebooks == {"knn": "not graded", "svm": "not graded", "softmax": "not graded"}
+        assert graded.result.notebooks == {name: "not graded" for name in NOTEBOOKS}
         assert [(s.cell.name, s.auto_score) for s in graded.scores["svm"]] == [("test_svm_loss_naive", 0.0)]
         assert graded.notebooks == {}
     for passed_on in (cluster.concurrent.futures.CancelledError("grade-x"), WorkerProblem("no data here")):

@@ -129,7 +129,7 @@ def test_takes_the_allow_listed_files_into_the_nbgrader_layout(tmp_path):
     taken = take(tmp_path, files)
     got = sorted(p.relative_to(taken.folder).as_posix() for p in taken.folder.rglob("*") if p.is_file())
     assert got == sorted(
-        ["knn.ipynb", "svm.ipynb", "softmax.ipynb", "timestamp.txt"] + list(STUDENT_MODULES)
+        [f"{name}.ipynb" for name in NOTEBOOKS] + ["timestamp.txt"] + list(STUDENT_MODULES)
     )
     assert taken.folder == tmp_path / "submitted" / "s1" / "assignment1"
     assert (taken.folder / "cs231n/classifiers/softmax.py").read_bytes() == files["cs231n/classifiers/softmax.py"]
@@ -269,7 +269,8 @@ def test_a_small_file_of_repeated_bytes_is_not_held_to_the_ratio(tmp_path):
     "limit, value, match",
     [
         ("MAX_ZIP_BYTES", 1000, r"^the zip file is [\d,]+ bytes, more than the 1,000 bytes allowed; re-run collect"),
-        ("MAX_ENTRIES", 7, r"^the archive has 8 entries, more than the 7 allowed; re-run collectSubmission"),
+        ("MAX_ENTRIES", 7, rf"^the archive has {len(NOTEBOOKS) + len(STUDENT_MODULES) + 1} entries, more than the 7 "
+                           "allowed; re-run collectSubmission"),
         ("MAX_FILE_BYTES", 50, rf"^assignment1/knn\.ipynb declares {len(valid_notebook())} bytes uncompressed, larger "
          r"than the 50 bytes allowed"),
         ("MAX_TOTAL_BYTES", 300, r"^the files taken in declare [\d,]+ bytes uncompressed in total, more than the 300 "),

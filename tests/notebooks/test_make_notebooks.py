@@ -8,17 +8,13 @@ import re
 import nbformat
 import pytest
 
-from instructor.course import CHECKED_ANSWERS, REPO_ROOT as REPO
+from instructor.course import CHECKED_ANSWERS, GRADED_FUNCTIONS, NOTEBOOKS, REPO_ROOT as REPO
 from instructor.release import notebooks as make_notebooks
 from instructor.release.notebooks import CellFileError, build_notebook, parse_cells
 
 # The graded functions of each notebook; each has a visible test cell and a hidden one.
-GRADED = {
-    "knn": ["compute_distances_two_loops", "compute_distances_one_loop", "compute_distances_no_loops", "predict_labels"],
-    "svm": ["svm_loss_naive", "svm_loss_vectorized", "linear_classifier_train", "linear_classifier_predict"],
-    "softmax": ["softmax_loss_naive", "softmax_loss_vectorized"],
-}
-INLINE_QUESTIONS = {"knn": 3, "svm": 6, "softmax": 3}
+GRADED = {name: [function for function, where in GRADED_FUNCTIONS.items() if where == name] for name in NOTEBOOKS}
+INLINE_QUESTIONS = {"knn": 3, "svm": 6, "softmax": 3, "two_layer_net": 2, "features": 2}
 HIDDEN_BODY = '### BEGIN HIDDEN TESTS\nimport hidden_checks\n\nhidden_checks.check("{name}")\n### END HIDDEN TESTS'
 
 
@@ -104,7 +100,8 @@ def test_each_graded_function_has_a_visible_and_a_hidden_test_cell(name):
 def test_each_checked_answer_is_followed_by_a_graded_test_that_prints_its_results_line(name):
     code = [cell for cell in _notebook(name).cells if cell.cell_type == "code"]
     answers = {"knn_cross_validation": "cross_validation", "best_k": "choose_best_k", "svm_search": "search_loop",
-               "softmax_search": "search_loop"}
+               "softmax_search": "search_loop", "two_layer_net_search": "search_loop",
+               "features_svm_search": "svm_search_loop", "features_net_search": "net_search_loop"}
     for answer in (a for a, notebook in CHECKED_ANSWERS.items() if notebook == name):
         index = next(i for i, cell in enumerate(code) if _meta(cell)["grade_id"] == answers[answer])
         assert _meta(code[index])["solution"]

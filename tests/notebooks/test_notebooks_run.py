@@ -30,6 +30,8 @@ STUB_NAMES = {
     "knn": {"compute_distances_two_loops", "compute_distances_one_loop", "compute_distances_no_loops", "predict_labels"},
     "svm": {"svm_loss_naive", "svm_loss_vectorized", "train", "predict"},
     "softmax": {"softmax_loss_naive", "softmax_loss_vectorized", "train"},
+    "two_layer_net": {"loss", "train", "predict"},
+    "features": set(),  # nothing new to write in modules: its searches are answer cells
 }
 
 
@@ -71,7 +73,7 @@ def test_every_graded_cell_of_the_solution_passes(solution_runs, name):
 def test_solution_notebook_draws_its_figures(solution_runs, name):
     images = sum("image/png" in output.get("data", {}) for cell in solution_runs[name].cells
                  for output in cell.get("outputs", []))
-    assert images == {"knn": 3, "svm": 4, "softmax": 4}[name]
+    assert images == {"knn": 3, "svm": 4, "softmax": 4, "two_layer_net": 5, "features": 3}[name]
 
 
 def test_knn_printed_figures_are_in_range(solution_runs):
@@ -237,6 +239,12 @@ def test_solution_notebooks_run_on_the_rebuilt_archive(shared_archive, tmp_path)
         if name == "knn":
             accuracy = _figure(text, r"k=1: \d+ / 100 correct, test accuracy ([\d.]+)")  # 500 training images
             assert 0.15 < accuracy < 0.4
+        elif name == "two_layer_net":  # 5,000 training images, 150 steps of a 50-unit network
+            assert 0.2 < _figure(text, r"two-layer net: best validation accuracy ([\d.]+)") < 0.5
+            assert 0.2 < _figure(text, r"two-layer net: best validation accuracy [\d.]+, test accuracy ([\d.]+)") < 0.5
+        elif name == "features":  # the features lift the SVM above its pixel accuracy even in quick mode
+            assert 0.35 < _figure(text, r"linear SVM on features: best validation accuracy [\d.]+, test accuracy ([\d.]+)") < 0.6
+            assert 0.2 < _figure(text, r"two-layer net on features: best validation accuracy [\d.]+, test accuracy ([\d.]+)") < 0.7
         else:
             assert 0.2 < _figure(text, r"final validation accuracy ([\d.]+)") < 0.45
             assert 0.2 < _figure(text, r"final test accuracy ([\d.]+)") < 0.45

@@ -90,7 +90,7 @@ def test_a_release_records_what_it_wrote(repo):
     record = read_record(repo)
     assert record["assignment1/knn.ipynb"] == hashlib.sha256(fake_notebook(1).encode()).hexdigest()
     assert record["cs231n/classifiers/softmax.py"] == digest(repo / "cs231n" / "classifiers" / "softmax.py")
-    assert len(record) == len(list((repo / "solutions" / "cs231n" / "classifiers").glob("*.py"))) + 3
+    assert len(record) == len(list((repo / "solutions" / "cs231n" / "classifiers").glob("*.py"))) + len(NOTEBOOKS)
 
 
 def test_a_stale_stub_and_notebook_are_rewritten_and_the_record_follows(repo, source, capsys):

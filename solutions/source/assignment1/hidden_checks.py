@@ -15,7 +15,7 @@ The module is split so that a trusted process can use every part that does not r
 - :func:`compare` judges one output against the reference's, with messages that never show reference values;
 - :func:`check` all of the above inside the notebook kernel, raising ``AssertionError`` on a mismatch.
 
-The reference is ``$CS231N_REFERENCE_DIR`` (a folder with ``k_nearest_neighbor.py``, ``linear_svm.py``,
+The reference is ``$CS231N_REFERENCE_DIR`` (a folder with ``k_nearest_neighbor.py``, ``linear_svm.py``, ``neural_net.py``,
 ``softmax.py``, ``linear_classifier.py`` and their ``input_checks.py``) or else ``solutions/cs231n/classifiers``
 found above this file. It is loaded by file path under a private package name, never as ``cs231n``.
 """
@@ -207,6 +207,69 @@ def _predict_cases(rng):
     ]
 
 
+def _network_params(rng, input_size, hidden_size, num_classes, scale=1.0):
+    return {"W1": scale * rng.standard_normal((input_size, hidden_size)) / np.sqrt(input_size),
+            "b1": 0.1 * rng.standard_normal(hidden_size),
+            "W2": scale * rng.standard_normal((hidden_size, num_classes)) / np.sqrt(hidden_size),
+            "b2": 0.1 * rng.standard_normal(num_classes)}
+
+
+def _network_loss_cases(rng):
+    X = rng.standard_normal((12, 8))
+    y = rng.integers(0, 4, 12)
+    params = _network_params(rng, 8, 6, 4)
+    # Scores in the thousands with a wide spread: one row spans thousands while another stays near 0, so a
+    # softmax shifted by the maximum of all scores (not each row's) overflows or underflows to 0 / 0.
+    wide = _network_params(rng, 8, 6, 4, scale=1.0)
+    wide_X = X[:5].copy()
+    wide_X[0] *= 3000.0
+    cifar_params = _network_params(rng, 3072, 10, 10, scale=0.5)
+    return [
+        {**params, "X": X, "y": y, "reg": 0.1},
+        {**params, "X": X, "y": y, "reg": 0.0},
+        {**params, "X": X, "y": y, "reg": 0.7},  # reg well above 0: the gradient of reg * sum(W ** 2) is 2 * reg * W
+        {**params, "X": X[:1], "y": y[:1], "reg": 0.05},
+        {**params, "X": X},  # no labels: the scores
+        {**wide, "X": wide_X, "y": np.array([0, 1, 2, 3, 0]), "reg": 0.01},
+        {**cifar_params, "X": rng.integers(0, 256, (4, 3072)).astype(np.float64) - 128.0, "y": np.array([9, 0, 3, 3]),
+         "reg": 0.25},
+    ]
+
+
+def _network_train_cases(rng):
+    row = rng.standard_normal((1, 5))
+    same = np.repeat(row, 6, axis=0)  # (6, 5): every minibatch is the same
+    separable_X = np.vstack([rng.normal(+1.5, 1, (50, 4)), rng.normal(-1.5, 1, (50, 4))])  # (100, 4)
+    separable_y = np.repeat([0, 1], 50)
+    return [
+        {**_network_params(rng, 5, 4, 3, scale=0.5), "X": same, "y": np.full(6, 2), "X_val": rng.standard_normal((7, 5)),
+         "y_val": rng.integers(0, 3, 7), "learning_rate": 0.1, "learning_rate_decay": 0.9, "reg": 0.01,
+         "num_iters": 9, "batch_size": 4, "seed": 3},  # 2 steps per epoch: the decay applies every other step
+        {**_network_params(rng, 5, 4, 3, scale=0.5), "X": same, "y": np.full(6, 0), "X_val": same[:2],
+         "y_val": np.array([0, 1]), "learning_rate": 0.3, "learning_rate_decay": 0.95, "reg": 0.0,
+         "num_iters": 5, "batch_size": 10, "seed": 4},  # more rows per batch than examples
+        {**_network_params(rng, 4, 8, 2, scale=0.1), "X": separable_X, "y": separable_y, "X_val": separable_X[::5],
+         "y_val": separable_y[::5], "learning_rate": 0.1, "learning_rate_decay": 0.95, "reg": 1e-3,
+         "num_iters": 80, "batch_size": 20, "seed": 5},
+        {**_network_params(rng, 5, 4, 3), "X": same, "y": np.full(6, 1), "X_val": rng.standard_normal((3, 5)),
+         "y_val": np.array([1, 1, 2]), "learning_rate": 0.05, "learning_rate_decay": 1.0, "reg": 0.5,
+         "num_iters": 6, "batch_size": 6, "seed": 6},  # reg well above 0: its gradient is 2 * reg * W
+    ]
+
+
+def _network_predict_cases(rng):
+    tied = _network_params(rng, 6, 5, 4)
+    tied["W2"][:, 3] = tied["W2"][:, 1]
+    tied["b2"][3] = tied["b2"][1]  # classes 1 and 3 tie on every example: the first (1) must win
+    float32 = {key: value.astype(np.float32) for key, value in _network_params(rng, 3072, 20, 10).items()}
+    return [
+        {**_network_params(rng, 6, 5, 4), "X": rng.standard_normal((9, 6))},
+        {**_network_params(rng, 6, 5, 4), "X": rng.standard_normal((1, 6))},
+        {**tied, "X": rng.standard_normal((7, 6))},
+        {**float32, "X": rng.standard_normal((5, 3072)).astype(np.float32)},
+    ]
+
+
 _CASE_BUILDERS = {
     "compute_distances_two_loops": _distance_cases,
     "compute_distances_one_loop": _distance_cases,
@@ -218,6 +281,9 @@ _CASE_BUILDERS = {
     "softmax_loss_vectorized": _loss_cases,
     "linear_classifier_train": _train_cases,
     "linear_classifier_predict": _predict_cases,
+    "two_layer_net_loss": _network_loss_cases,
+    "two_layer_net_train": _network_train_cases,
+    "two_layer_net_predict": _network_predict_cases,
 }
 
 # What each case exercises, in order; shown to the student with a failure (never any value).
@@ -233,6 +299,12 @@ CASE_NOTES = {
                                 "separable data, LinearSVM", "separable data, Softmax"],
     "linear_classifier_predict": ["random weights", "a single example", "two classes with equal scores",
                                   "huge scores", "float32 data, D = 3073"],
+    "two_layer_net_loss": ["a typical minibatch", "reg = 0", "reg = 0.7 (well above 0)", "a single example",
+                           "no labels: the scores", "one example's scores in the thousands", "CIFAR-sized rows"],
+    "two_layer_net_train": ["identical rows, two steps per epoch", "identical rows, batch larger than the data",
+                            "separable data", "identical rows, reg = 0.5"],
+    "two_layer_net_predict": ["random weights", "a single example", "two classes with equal scores",
+                              "float32 data, D = 3072"],
 }
 
 
