@@ -103,7 +103,7 @@ print("X_train_feats", X_train_feats.shape, X_train_feats.dtype)
 learning_rates = []
 regularization_strengths = []
 ### BEGIN SOLUTION
-learning_rates = [1e-2, 3e-2, 1e-1]
+learning_rates = [1e-3, 3e-3, 1e-2]
 regularization_strengths = [1e-3, 1e-2, 1e-1]
 ### END SOLUTION
 
@@ -221,8 +221,8 @@ print("X_train_net", X_train_net.shape)
 net_learning_rates = []
 net_regularization_strengths = []
 ### BEGIN SOLUTION
-net_learning_rates = [0.1, 0.2, 0.4]
-net_regularization_strengths = [1e-4, 1e-3, 3e-3]
+net_learning_rates = [0.1, 0.3, 1.0]
+net_regularization_strengths = [1e-4, 1e-3, 1e-2]
 ### END SOLUTION
 
 # %% [markdown]
@@ -230,7 +230,7 @@ net_regularization_strengths = [1e-4, 1e-3, 3e-3]
 
 # %%
 net_hidden_size = 100 if QUICK else 500
-net_search_iters = 200 if QUICK else 3000
+net_search_iters = 200 if QUICK else 2000
 if QUICK:
     net_learning_rates, net_regularization_strengths = net_learning_rates[:2], net_regularization_strengths[:2]
 print(f"{len(net_learning_rates)} learning rates x {len(net_regularization_strengths)} regularization strengths, "

@@ -320,8 +320,8 @@ show_net_weights(net)
 learning_rates = []
 regularization_strengths = []
 ### BEGIN SOLUTION
-learning_rates = [1e-3, 1.5e-3, 2e-3]
-regularization_strengths = [0.05, 0.1, 0.2]
+learning_rates = [5e-4, 1e-3, 1.5e-3]
+regularization_strengths = [0.05, 0.25, 0.5]
 ### END SOLUTION
 
 # %% [markdown]
@@ -333,7 +333,7 @@ import itertools
 from tqdm.auto import tqdm
 
 hidden_size = 50 if QUICK else 150
-search_iters = 150 if QUICK else 2000
+search_iters = 150 if QUICK else 1000
 if QUICK:
     learning_rates, regularization_strengths = learning_rates[:2], regularization_strengths[:2]
 print(f"{len(learning_rates)} learning rates x {len(regularization_strengths)} regularization strengths, "
@@ -386,18 +386,37 @@ show_search(results, "Two-layer net: validation accuracy")
 plt.show()
 
 # %% [markdown]
-# The best network's first-layer weights: compared with the first network's, more of them look like
-# colour blobs and edges rather than noise.
+# ## The final network
+#
+# The search only compares settings: its runs are short, and the validation accuracy of a run moves by about
+# 0.02 from one epoch to the next. The best setting is trained again, five times longer, and that network is
+# the one that goes to the test set.
 
 # %%
-show_net_weights(best_net)
+best_lr, best_reg = max(results, key=lambda setting: results[setting][1])
+final_iters = 300 if QUICK else 5000
+final_net = TwoLayerNet(X_train.shape[1], hidden_size, num_classes, seed=2)
+start = time.perf_counter()
+final_stats = final_net.train(X_train, y_train, X_val, y_val, learning_rate=best_lr, learning_rate_decay=0.95,
+                              reg=best_reg, num_iters=final_iters, batch_size=200, seed=3)
+final_val = float(np.mean(final_net.predict(X_val) == y_val))
+print(f"lr {best_lr:.1e} reg {best_reg:.1e}, {final_iters} steps in {time.perf_counter() - start:.1f} s: "
+      f"validation accuracy {final_val:.3f}")
+show_curves(final_stats, "final network")
 
 # %% [markdown]
-# ## The best network on the test set, once
+# Its first-layer weights: compared with the first network's, more of them look like colour blobs and
+# oriented edges rather than noise.
 
 # %%
-test_accuracy = float(np.mean(best_net.predict(X_test) == y_test))
-print(f"two-layer net: best validation accuracy {best_val:.3f}, test accuracy {test_accuracy:.3f}")
+show_net_weights(final_net)
+
+# %% [markdown]
+# ## The final network on the test set, once
+
+# %%
+test_accuracy = float(np.mean(final_net.predict(X_test) == y_test))
+print(f"two-layer net: best validation accuracy {final_val:.3f}, test accuracy {test_accuracy:.3f}")
 
 # %% [markdown]
 # **Inline question 2**

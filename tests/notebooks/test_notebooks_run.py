@@ -73,7 +73,7 @@ def test_every_graded_cell_of_the_solution_passes(solution_runs, name):
 def test_solution_notebook_draws_its_figures(solution_runs, name):
     images = sum("image/png" in output.get("data", {}) for cell in solution_runs[name].cells
                  for output in cell.get("outputs", []))
-    assert images == {"knn": 3, "svm": 4, "softmax": 4, "two_layer_net": 5, "features": 3}[name]
+    assert images == {"knn": 3, "svm": 4, "softmax": 4, "two_layer_net": 6, "features": 3}[name]
 
 
 def test_knn_printed_figures_are_in_range(solution_runs):
