@@ -193,12 +193,13 @@ def print_result(store: GradingStore) -> None:
 
     with Gradebook(url) as gradebook:
         submission = gradebook.find_submission(ASSIGNMENT, "reference")
-        print(f"{'notebook':<10}{'autograded':>12}{'of':>6}{'written answers':>18}")
+        width = max(len(name) for name in NOTEBOOKS) + 2
+        print(f"{'notebook':<{width}}{'autograded':>12}{'of':>6}{'written answers':>18}")
         for notebook in sorted(submission.notebooks, key=lambda n: NOTEBOOKS.index(n.name)):
             manual = [g for g in notebook.grades if g.name in {c.name for c in model[notebook.name] if c.manual}]
             auto = [g for g in notebook.grades if g not in manual]
             pending = sum(1 for g in manual if g.needs_manual_grade)
-            print(f"{notebook.name:<10}{sum(g.score for g in auto):>12g}{sum(g.max_score for g in auto):>6g}"
+            print(f"{notebook.name:<{width}}{sum(g.score for g in auto):>12g}{sum(g.max_score for g in auto):>6g}"
                   f"{f'{pending} to grade':>18}")
     result = store.result("reference")
     print(f"status: {result.status if result else 'not recorded'}"
