@@ -92,10 +92,10 @@ print(f"your loss {loss:.11f}, difference from the correct loss {abs(loss - corr
 from cs231n.gradient_check import eval_numerical_gradient
 
 
-def max_relative_error(numeric, analytic):
-    """The largest |a - b| / max(|a| + |b|, 1e-8) over the entries: entries both near 0 count as equal."""
+def relative_errors(numeric, analytic):
+    """|a - b| / max(|a| + |b|, 1e-8) for every entry, flattened: entries both near 0 count as equal."""
     numeric, analytic = np.asarray(numeric, dtype=np.float64), np.asarray(analytic, dtype=np.float64)
-    return float(np.max(np.abs(numeric - analytic) / np.maximum(np.abs(numeric) + np.abs(analytic), 1e-8)))
+    return (np.abs(numeric - analytic) / np.maximum(np.abs(numeric) + np.abs(analytic), 1e-8)).ravel()
 
 
 for reg in (0.0, 0.5):
@@ -103,7 +103,7 @@ for reg in (0.0, 0.5):
     for name in sorted(grads):
         # eval_numerical_gradient nudges the entries of net.params[name] in place, so the lambda sees them.
         numeric = eval_numerical_gradient(lambda _: net.loss(X_toy, y_toy, reg=reg)[0], net.params[name], verbose=False)
-        print(f"reg {reg:g}: {name} maximum relative error {max_relative_error(numeric, grads[name]):.2e} (should be below 1e-7)")
+        print(f"reg {reg:g}: {name} maximum relative error {relative_errors(numeric, grads[name]).max():.2e} (should be below 1e-7)")
 
 # %% test id=test_two_layer_net_loss points=4
 # Visible tests: the toy scores and loss, every gradient against finite differences (reg 0 and 0.5), and
@@ -127,8 +127,8 @@ for reg in (0.0, 0.5):
         assert np.shape(grads[name]) == net.params[name].shape, (
             f"grads['{name}'] must have the shape of params['{name}'] {net.params[name].shape}, got {np.shape(grads[name])}")
         numeric = eval_numerical_gradient(lambda _: net.loss(X_toy, y_toy, reg=reg)[0], net.params[name], verbose=False)
-        check_below(f"relative error of grads['{name}'] against finite differences (reg={reg:g})",
-                    [max_relative_error(numeric, grads[name])], 1e-7,
+        check_below(f"relative errors of the entries of grads['{name}'] against finite differences (reg={reg:g})",
+                    relative_errors(numeric, grads[name]), 1e-7,
                     hint="with reg > 0, check the regularization gradient 2 * reg * W" if reg and name[0] == "W" else None)
 # One example's scores span thousands: a softmax shifted by the maximum of all scores at once (instead of
 # each row's own maximum) overflows on the other rows.
@@ -177,8 +177,9 @@ assert len(stats["loss_history"]) == 100, f"one loss per iteration: expected 100
 assert len(stats["val_acc_history"]) == 100, (
     f"one accuracy per epoch (one step here, 5 examples < batch_size): expected 100, got {len(stats['val_acc_history'])}")
 check_close("the toy network's final training loss", stats["loss_history"][-1], 0.017149607938732093, rtol=1e-6,
-            hint="sample the minibatch with np.random.choice(num_train, batch_size) as the TODO says, and update "
-                 "every parameter by -learning_rate * its gradient")
+            hint="first make TwoLayerNet.loss pass its tests above; then sample the minibatch with "
+                 "np.random.choice(num_train, batch_size) as the TODO says, and update every parameter by "
+                 "-learning_rate * its gradient")
 print("TwoLayerNet.train: visible tests pass")
 
 # %% hidden name=two_layer_net_train points=4
