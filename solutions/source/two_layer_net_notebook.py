@@ -249,7 +249,7 @@ print(f"train {X_train.shape} {X_train.dtype}, validation {X_val.shape}, test {X
 # %%
 import time
 
-first_iters = 300 if QUICK else 1000
+first_iters = 100 if QUICK else 1000
 net = TwoLayerNet(X_train.shape[1], 50, num_classes, seed=0)
 start = time.perf_counter()
 stats = net.train(X_train, y_train, X_val, y_val, learning_rate=1e-4, learning_rate_decay=0.95, reg=0.25,
@@ -395,7 +395,7 @@ plt.show()
 
 # %%
 best_lr, best_reg = max(results, key=lambda setting: results[setting][1])
-final_iters = 300 if QUICK else 5000
+final_iters = 100 if QUICK else 5000
 final_net = TwoLayerNet(X_train.shape[1], hidden_size, num_classes, seed=2)
 start = time.perf_counter()
 final_stats = final_net.train(X_train, y_train, X_val, y_val, learning_rate=best_lr, learning_rate_decay=0.95,
