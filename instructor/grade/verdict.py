@@ -1,7 +1,7 @@
 """The trusted verdict on each graded function: the student's code answers in a sandbox, the grader judges.
 
 The student's functions run in a bubblewrap sandbox (:mod:`.sandbox`) that holds the trusted ``cs231n``
-package with the student's four modules and ``graded_calls.py`` (how each function is called), and
+package with the student's modules and ``graded_calls.py`` (how each function is called), and
 nothing else: not the reference, not the hidden checks, not another submission. The grader sends each
 hidden case's inputs over a pipe, one case at a time, and reads the outputs back as frames whose names,
 dtypes and sizes it checks before reading a byte of them. Expected values are computed here, in the

@@ -4,7 +4,7 @@ Usage (inside the sandbox, by :mod:`instructor.grade.verdict`)::
 
     python -I run_hidden.py BUNDLE
 
-``BUNDLE`` holds the trusted ``cs231n`` package with the student's four modules and ``graded_calls.py``
+``BUNDLE`` holds the trusted ``cs231n`` package with the student's modules and ``graded_calls.py``
 (how each graded function is called). Nothing else of the hidden checks is here: no expected value, no
 reference, no case the grader has not sent yet. The conversation is frames (``frames.py``) on stdin and
 stdout:
