@@ -5,7 +5,7 @@ gradebook holds the cells every notebook is scored against, its release notebook
 rebuilds each submitted notebook in (only the answer cells are the student's, every test cell is the
 course's), and its source folder holds the trusted ``cs231n`` package. Each submission's sandbox gets a
 read-only input holding only what running the notebooks needs and nothing secret: that package with the
-student's four modules in it, the rebuilt notebooks, and a spec. No gradebook, hidden test or nbgrader
+student's modules in it, the rebuilt notebooks, and a spec. No gradebook, hidden test or nbgrader
 goes in: the sandbox runs the notebooks in Jupyter kernels (:mod:`.runtime.run_notebooks`) and sends each
 one back as a frame on its stdout; the grader checks and caps it here, writes it, and scores it outside
 with nbgrader's rules against its own gradebook (:mod:`.score`).
