@@ -27,6 +27,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 import samples
+from leftovers import files_named
 from instructor import autograde
 from instructor import demo
 from instructor.grade import sandbox
@@ -639,7 +640,7 @@ def test_what_one_submission_leaves_in_tmp_is_gone_for_the_next(later_batch, bat
     assert "found a stash" not in svm_autograded_text(batch, "attack_stash_reader")
     stash = batch["targets"].stash
     for folder in (Path(tempfile.gettempdir()), Path("/dev/shm"), batch["course"], batch["out"], batch["submissions"]):
-        assert not list(folder.glob(f"**/{stash}")), folder
+        assert not files_named(folder, stash), folder
     # The writer's own work is correct and earned its points.
     writer = batch["scores"]["attack_stash_writer"]
     assert writer[("svm", "hidden_svm_loss_vectorized")][0] == writer[("svm", "hidden_svm_loss_vectorized")][1]
