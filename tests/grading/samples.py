@@ -652,6 +652,11 @@ def build(release: dict[str, str]) -> dict[str, dict[str, bytes]]:
         "assignment1/svm.ipynb": with_answer(honest["assignment1/svm.ipynb"], "search_loop", FORGED_SEARCH_LINE),
         "assignment1/softmax.ipynb": with_answer(honest["assignment1/softmax.ipynb"], "search_loop", MADE_UP_SEARCH,
                                                  replace=True),
+        # The networks: honest searches whose lines are rewritten on their way out, as for the SVM.
+        "assignment1/two_layer_net.ipynb": with_answer(honest["assignment1/two_layer_net.ipynb"], "search_loop",
+                                                       FORGED_SEARCH_LINE),
+        "assignment1/features.ipynb": with_answer(honest["assignment1/features.ipynb"], "net_search_loop",
+                                                  FORGED_SEARCH_LINE),
     }
     return {
         "reference": reference_files(release),

@@ -295,13 +295,19 @@ def test_forged_computed_answers_earn_none_of_their_points_though_the_kernel_tes
     way out, made-up accuracies: each capped to 0 by the grader, everything else earned as by the reference."""
     forged, reference = batch["scores"]["forged_results"], batch["scores"]["reference"]
     lost = {key for key, (score, maximum) in autograded_cells(forged).items() if score < maximum}
-    assert lost == {("knn", "test_best_k"), ("svm", "test_svm_search"), ("softmax", "test_softmax_search")}
+    assert lost == {("knn", "test_best_k"), ("svm", "test_svm_search"), ("softmax", "test_softmax_search"),
+                    ("two_layer_net", "test_two_layer_net_search"), ("features", "test_features_net_search")}
     assert all(forged[key] == reference[key] for key in autograded_cells(forged) if key not in lost)
     notes = batch["results"]["forged_results"]["notes"]
     for notebook, cell, reason in [
         ("knn", "test_best_k", "(best_k: best_k = "),
         ("svm", "test_svm_search", "(svm_search: results[(4e-07, 1000)] = (0.990, 0.990), but training that setting"),
         ("softmax", "test_softmax_search", "(softmax_search: results[(4e-06, 250)] = (0.500, 0.450), but training"),
+        ("two_layer_net", "test_two_layer_net_search",
+         "(two_layer_net_search: results[(0.0005, 0.05)] = (0.990, 0.990), but training that setting as the notebook "
+         "says (TwoLayerNet(D, 50, C, seed=0)"),
+        ("features", "test_features_net_search",
+         "(features_net_search: results[(0.1, 0.0001)] = (0.990, 0.990), but training that setting"),
     ]:
         assert any(note.startswith(f"{notebook}: {cell}: capped to 0 by the trusted check {reason}") for note in notes), notes
         graded = batch["out"] / "autograded" / "forged_results" / "assignment1" / f"{notebook}.ipynb"
